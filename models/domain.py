@@ -1,0 +1,215 @@
+"""The typed domain: a validated instance and a plan. Plain data, no I/O, no solver.
+
+Ids are kept exactly as the working group wrote them, so every output names the
+same schools, consultants and topics as their spreadsheets.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from functools import cached_property
+
+from models.calendar_days import DateRange, Month, WorkCalendar
+from models.settings import Settings
+
+VERIFICATION_NEED = "verification"
+"""The `risk` value of an unmet need that is a missing verification visit."""
+
+
+class Stage(StrEnum):
+    VERIFICATION = "verification"
+    PROGRAM = "program"
+    SUPPORT = "support"
+    MONITORING = "monitoring"
+
+
+class Format(StrEnum):
+    ONSITE = "onsite"
+    ONLINE = "online"
+
+
+STAGE_TITLES = {
+    Stage.VERIFICATION: "верификация рискового профиля",
+    Stage.PROGRAM: "разработка программ",
+    Stage.SUPPORT: "сопровождение",
+    Stage.MONITORING: "мониторинг",
+}
+FORMAT_TITLES = {Format.ONSITE: "выездная", Format.ONLINE: "онлайн (ВКС)"}
+
+
+@dataclass(frozen=True)
+class Municipality:
+    id: str
+    name: str
+    lat: float
+    lon: float
+
+
+@dataclass(frozen=True)
+class Risk:
+    id: str
+    title: str
+
+
+@dataclass(frozen=True)
+class School:
+    id: str
+    name: str
+    municipality: str
+    risks: tuple[str, ...]
+    priority: int = 2
+    verified_on: date | None = None
+    curator: str | None = None
+
+
+@dataclass(frozen=True)
+class Consultant:
+    id: str
+    name: str
+    position: str
+    municipality: str
+    topics: tuple[str, ...]
+    max_per_month: int
+    max_total: int | None = None
+    unavailable: tuple[DateRange, ...] = ()
+
+
+@dataclass(frozen=True)
+class Topic:
+    id: str
+    title: str
+    risks: tuple[str, ...]
+    stage: Stage
+    format: Format
+    duration_min: int
+    capacity: int
+    requires: tuple[str, ...] = ()
+    months: tuple[Month, ...] = ()
+
+
+@dataclass(frozen=True)
+class Activity:
+    """A roadmap activity (мероприятие дорожной карты)."""
+
+    id: str
+    title: str
+    responsible: str = ""
+    indicator: str = ""
+    earliest: date | None = None
+    latest: date | None = None
+    duration_days: int = 0
+    after: tuple[str, ...] = ()
+    fixed: date | None = None
+    extra: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Instance:
+    """A validated instance: every reference resolves, every value is in range."""
+
+    name: str
+    settings: Settings
+    municipalities: dict[str, Municipality]
+    risks: dict[str, Risk]
+    schools: dict[str, School]
+    consultants: dict[str, Consultant]
+    topics: dict[str, Topic]
+    activities: dict[str, Activity] = field(default_factory=dict)
+
+    @cached_property
+    def calendar(self) -> WorkCalendar:
+        h = self.settings.horizon
+        return WorkCalendar(
+            start=h.start,
+            end=h.end,
+            country=self.settings.region.holidays,
+            blocked_months=h.blocked_months,
+            vacations=h.vacations,
+        )
+
+    def distance_km(self, a: str, b: str) -> float:
+        """Great-circle distance between two municipalities' centres, km."""
+        return haversine_km(self.municipalities[a], self.municipalities[b])
+
+    def round_trip_km(self, consultant: str, municipality: str) -> int:
+        """Round trip from the consultant's home centre to a municipality, whole km."""
+        home = self.consultants[consultant].municipality
+        return round(2 * self.distance_km(home, municipality))
+
+    def topics_for_risk(self, risk: str) -> list[Topic]:
+        return [t for t in self.topics.values() if risk in t.risks]
+
+    def deliverers(self, topic: str) -> list[Consultant]:
+        return [c for c in self.consultants.values() if topic in c.topics]
+
+    @property
+    def verification_topics(self) -> list[Topic]:
+        return [t for t in self.topics.values() if t.stage == Stage.VERIFICATION]
+
+
+def haversine_km(a: Municipality, b: Municipality) -> float:
+    r = 6371.0
+    p1, p2 = math.radians(a.lat), math.radians(b.lat)
+    dp, dl = p2 - p1, math.radians(b.lon - a.lon)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * r * math.asin(min(1.0, math.sqrt(h)))
+
+
+# --- the plan ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Session:
+    """One consultation: a topic, by one consultant, at one time, for some schools."""
+
+    id: str
+    topic: str
+    consultant: str
+    start: datetime
+    end: datetime
+    format: Format
+    municipality: str | None
+    schools: tuple[str, ...]
+
+    @property
+    def day(self) -> date:
+        return self.start.date()
+
+
+@dataclass(frozen=True)
+class Unmet:
+    school: str
+    risk: str
+    reason: str
+    code: str = ""
+
+
+@dataclass(frozen=True)
+class ActivityDates:
+    id: str
+    start: date
+    end: date
+    slack_days: int | None = None
+    critical: bool | None = None
+
+
+@dataclass
+class Plan:
+    """A plan as `plan.json` holds it (see shared/formats.md)."""
+
+    instance: str
+    status: str
+    objective: float | None
+    bound: float | None
+    solve_seconds: float
+    sessions: list[Session]
+    unmet: list[Unmet]
+    activities: list[ActivityDates] = field(default_factory=list)
+    score: dict[str, float] = field(default_factory=dict)
+    meta: dict[str, object] = field(default_factory=dict)
+
+    def sessions_of_school(self, school: str) -> list[Session]:
+        return [s for s in self.sessions if school in s.schools]

@@ -1,0 +1,159 @@
+"""Every setting of an instance, with its default: the one place where defaults live.
+
+`instance.toml` has the sections below. The contract (`shared/formats.md`) fixes
+`[region]`, `[horizon]` and `[rules]`; `[timing]` and `[weights]` are this project's
+own. A key absent from the file takes the default given here; `planner settings`
+prints this table in Russian.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from datetime import date
+
+from models.calendar_days import DateRange, Month
+
+
+def _doc(text: str) -> dict[str, str]:
+    return {"doc": text}
+
+
+@dataclass(frozen=True)
+class RegionSettings:
+    """`[region]`: where the plan happens."""
+
+    name: str = field(default="", metadata=_doc("Название региона (для заголовков документов)."))
+    timezone: str = field(
+        default="Europe/Moscow",
+        metadata=_doc("Часовой пояс IANA; все времена плана — местные в этом поясе."),
+    )
+    holidays: str = field(
+        default="RU",
+        metadata=_doc("Код страны для праздников и переносов выходных (пакет holidays)."),
+    )
+
+
+@dataclass(frozen=True)
+class HorizonSettings:
+    """`[horizon]`: the planning period and the days nothing may happen on."""
+
+    start: date = field(
+        default=date(2000, 1, 1), metadata=_doc("Первый день планирования (обязателен).")
+    )
+    end: date = field(
+        default=date(2000, 12, 31), metadata=_doc("Последний день планирования (обязателен).")
+    )
+    blocked_months: tuple[Month, ...] = field(
+        default=(), metadata=_doc("Месяцы YYYY-MM без консультаций. По умолчанию нет.")
+    )
+    vacations: tuple[DateRange, ...] = field(
+        default=(),
+        metadata=_doc("Каникулы: включительные диапазоны дат без занятий со школами. По умолчанию нет."),
+    )
+
+
+@dataclass(frozen=True)
+class RuleSettings:
+    """`[rules]`: hard limits of the consultation graph."""
+
+    school_max_sessions_per_month: int = field(
+        default=2, metadata=_doc("Школа посещает не больше стольких консультаций в месяц.")
+    )
+    min_topics_per_risk: int = field(
+        default=1,
+        metadata=_doc("Каждый риск школы закрывается не меньше чем столькими посещёнными темами."),
+    )
+    verification_first: bool = field(
+        default=True,
+        metadata=_doc(
+            "Верификация — первый шаг: у неверифицированной школы все остальные темы идут"
+            " в месяцах строго после визита куратора (иначе — только темы этапа program)."
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class TimingSettings:
+    """`[timing]`: the working day and the travel-time rule used to put sessions on dates."""
+
+    day_start: str = field(default="10:00", metadata=_doc("Самое раннее начало консультации."))
+    day_end: str = field(default="18:00", metadata=_doc("Консультация заканчивается не позже."))
+    depart: str = field(
+        default="07:00", metadata=_doc("Консультант выезжает из дома на выездную консультацию не раньше.")
+    )
+    break_min: int = field(
+        default=30, metadata=_doc("Перерыв между двумя онлайн-консультациями одного консультанта, мин.")
+    )
+    travel_speed_kmh: int = field(
+        default=60, metadata=_doc("Средняя скорость в дороге, км/ч (для времени в пути).")
+    )
+    road_factor: float = field(
+        default=1.3,
+        metadata=_doc("Во сколько раз дорога длиннее прямой между центрами (для времени в пути)."),
+    )
+
+
+@dataclass(frozen=True)
+class WeightSettings:
+    """`[weights]`: how the soft goals are weighed once coverage is at its optimum."""
+
+    travel_km: int = field(default=1, metadata=_doc("Штраф за 1 км поездки туда и обратно."))
+    early_program: int = field(
+        default=30,
+        metadata=_doc(
+            "Штраф за каждый месяц задержки программной темы (этап program) у школ приоритета 1."
+        ),
+    )
+    max_load: int = field(
+        default=40,
+        metadata=_doc("Штраф за каждую консультацию в нагрузке самого загруженного консультанта."),
+    )
+    changed_session: int = field(
+        default=1000,
+        metadata=_doc("Перепланирование: штраф за каждую изменённую или отменённую консультацию."),
+    )
+    changed_school: int = field(
+        default=200,
+        metadata=_doc("Перепланирование: штраф за каждую школу, чьё участие изменилось."),
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All settings of one instance."""
+
+    region: RegionSettings = RegionSettings()
+    horizon: HorizonSettings = HorizonSettings()
+    rules: RuleSettings = RuleSettings()
+    timing: TimingSettings = TimingSettings()
+    weights: WeightSettings = WeightSettings()
+
+
+SECTIONS: dict[str, type] = {
+    "region": RegionSettings,
+    "horizon": HorizonSettings,
+    "rules": RuleSettings,
+    "timing": TimingSettings,
+    "weights": WeightSettings,
+}
+
+REQUIRED: frozenset[tuple[str, str]] = frozenset({("horizon", "start"), ("horizon", "end")})
+
+
+def settings_table() -> list[tuple[str, str, str, str]]:
+    """(section, key, default, Russian explanation) for every setting, in file order."""
+    rows = []
+    for section, cls in SECTIONS.items():
+        for f in fields(cls):
+            default = f.default
+            shown = "обязательно" if (section, f.name) in REQUIRED else _show(default)
+            rows.append((section, f.name, shown, f.metadata.get("doc", "")))
+    return rows
+
+
+def _show(value: object) -> str:
+    if isinstance(value, tuple):
+        return "[" + ", ".join(str(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -1,0 +1,1 @@
+"""The application around the models: loading, pipeline, replanning, exports, CLI."""

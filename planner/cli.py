@@ -1,0 +1,89 @@
+"""The `planner` command: parse arguments, call the library, print. Russian for people."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from planner.problems import InputError, render_all
+
+EXIT_INPUT = 2
+EXIT_INTERNAL = 3
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from planner.summary import instance_summary
+    from planner.validation import load_instance
+
+    instance, warnings = load_instance(args.instance)
+    print(instance_summary(instance, warnings))
+    print("Проверка пройдена: ошибок нет.")
+    return 0
+
+
+def _cmd_settings(args: argparse.Namespace) -> int:
+    from models.settings import settings_table
+
+    print("Настройки instance.toml (раздел.ключ = значение по умолчанию — смысл):")
+    for section, key, default, doc in settings_table():
+        print(f"  [{section}] {key} = {default} — {doc}")
+    return 0
+
+
+def _cmd_template(args: argparse.Namespace) -> int:
+    from planner.template import write_template
+
+    out = write_template(Path(args.out), source=Path(args.source) if args.source else None)
+    print(f"Шаблон записан: {out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="planner",
+        description="Планирование графика консультаций мобильных групп для ШНОР.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="КОМАНДА")
+
+    p = sub.add_parser("check", help="проверить экземпляр и показать сводку")
+    p.add_argument("instance", help="папка экземпляра или книга .xlsx")
+    p.set_defaults(func=_cmd_check)
+
+    p = sub.add_parser("settings", help="показать все настройки instance.toml и их значения по умолчанию")
+    p.set_defaults(func=_cmd_settings)
+
+    p = sub.add_parser("template", help="записать пустую книгу Excel для заполнения рабочей группой")
+    p.add_argument("out", help="путь к создаваемому файлу .xlsx")
+    p.add_argument("--from", dest="source", help="заполнить книгу данными существующего экземпляра")
+    p.set_defaults(func=_cmd_template)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except InputError as exc:
+        print(render_all(exc.problems), file=sys.stderr)
+        n = len(exc.errors)
+        print(f"Найдено ошибок: {n}. Исправьте их и запустите команду снова.", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("Прервано.", file=sys.stderr)
+        return 130
+    except Exception as exc:  # last resort: never a traceback for a person
+        if os.environ.get("PLANNER_DEBUG"):
+            raise
+        print(
+            f"Внутренняя ошибка программы: {type(exc).__name__}: {exc}\n"
+            "Сообщите разработчикам; для подробностей запустите с PLANNER_DEBUG=1.",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

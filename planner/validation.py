@@ -1,0 +1,668 @@
+"""Raw tables -> a validated, typed `Instance`, or every problem at once.
+
+Each check names the file, the row as the spreadsheet numbers it, the column and the
+bad value, in Russian, so a regional methodologist can fix the spreadsheet without
+help. Errors stop the run; warnings are shown and the run goes on.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import fields, replace
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays as holidays_lib
+import networkx as nx
+
+from models.calendar_days import DateRange, Month, months_between, parse_month
+from models.domain import (
+    Activity,
+    Consultant,
+    Format,
+    Instance,
+    Municipality,
+    Risk,
+    School,
+    Stage,
+    Topic,
+)
+from models.settings import REQUIRED, SECTIONS, Settings
+from planner.loading import RawInstance, RawTable, read_instance
+from planner.problems import InputError, Problem
+from planner.tables import TABLE_SPECS
+
+_ID_RE = re.compile(r"^[^\s;]+$")
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_TIME_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+def load_instance(path: Path | str) -> tuple[Instance, list[Problem]]:
+    """Read and validate an instance. Returns it with its warnings; raises InputError on errors."""
+    raw = read_instance(Path(path))
+    instance, problems = build_instance(raw)
+    if instance is None or any(p.severity == "error" for p in problems):
+        raise InputError(problems)
+    return instance, problems
+
+
+def builtin_risks() -> dict[str, Risk]:
+    """The ten «500+» risk factors, from the package's data file."""
+    text = resources.files("planner").joinpath("data/risks.csv").read_text(encoding="utf-8")
+    return {row["id"]: Risk(row["id"], row["title"]) for row in csv.DictReader(text.splitlines())}
+
+
+# --- cell readers ------------------------------------------------------------------------
+
+
+class _Rows:
+    """Reads the cells of one table, recording a Problem for each bad one."""
+
+    def __init__(self, table: RawTable, problems: list[Problem]):
+        self.table = table
+        self.problems = problems
+
+    def error(self, row: int | None, column: str | None, value: str | None, message: str) -> None:
+        self.problems.append(Problem(self.table.display, message, row, column, value))
+
+    def warn(self, row: int | None, column: str | None, value: str | None, message: str) -> None:
+        self.problems.append(Problem(self.table.display, message, row, column, value, "warning"))
+
+    def text(self, row: int, rec: dict[str, str], col: str, required: bool = True) -> str:
+        value = rec.get(col, "")
+        if required and not value:
+            self.error(row, col, None, "пустая ячейка: значение обязательно")
+        return value
+
+    def ident(self, row: int, rec: dict[str, str], col: str = "id") -> str | None:
+        value = rec.get(col, "")
+        if not value:
+            self.error(row, col, None, "пустой код: у каждой строки должен быть код")
+            return None
+        if not _ID_RE.match(value):
+            self.error(row, col, value, "код не должен содержать пробелов и «;»")
+            return None
+        return value
+
+    def integer(
+        self, row: int, rec: dict[str, str], col: str, *, default: int | None = None, minimum: int = 1
+    ) -> int | None:
+        value = rec.get(col, "")
+        if not value:
+            if default is None:
+                self.error(row, col, None, "пустая ячейка: нужно целое число")
+            return default
+        try:
+            number = int(value)
+        except ValueError:
+            self.error(row, col, value, "нужно целое число")
+            return None
+        if number < minimum:
+            what = "положительное" if minimum == 1 else f"не меньше {minimum}"
+            self.error(row, col, value, f"число должно быть {what}")
+            return None
+        return number
+
+    def real(self, row: int, rec: dict[str, str], col: str, lo: float, hi: float) -> float | None:
+        value = rec.get(col, "").replace(",", ".")
+        try:
+            number = float(value)
+        except ValueError:
+            self.error(row, col, rec.get(col, ""), "нужно число с десятичной точкой")
+            return None
+        if not lo <= number <= hi:
+            self.error(row, col, rec.get(col, ""), f"число вне диапазона {lo:g}..{hi:g}")
+            return None
+        return number
+
+    def day(self, row: int, rec: dict[str, str], col: str) -> date | None:
+        value = rec.get(col, "")
+        if not value:
+            return None
+        parsed = _parse_date(value)
+        if parsed is None:
+            self.error(row, col, value, "неверная дата: нужен формат ГГГГ-ММ-ДД")
+        return parsed
+
+    def items(self, rec: dict[str, str], col: str) -> list[str]:
+        return [x.strip() for x in rec.get(col, "").split(";") if x.strip()]
+
+    def check_columns(self) -> bool:
+        spec = TABLE_SPECS[self.table.name]
+        missing = [c for c in spec.required_columns if c not in self.table.columns]
+        for col in missing:
+            self.error(1, col, None, "нет обязательного столбца (проверьте строку заголовка)")
+        return not missing
+
+    def unique(self, ids: list[tuple[int, str]]) -> None:
+        first: dict[str, int] = {}
+        for row, ident in ids:
+            if ident in first:
+                self.error(row, "id", ident, f"повторяющийся код: уже есть в строке {first[ident]}")
+            else:
+                first[ident] = row
+
+
+def _parse_date(value: str) -> date | None:
+    if not _DATE_RE.match(value):
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+# --- settings ----------------------------------------------------------------------------
+
+
+class _SettingsReader:
+    def __init__(self, raw: RawInstance, problems: list[Problem]):
+        self.raw = raw
+        self.problems = problems
+
+    def error(self, section: str, key: str, value: Any, message: str) -> None:
+        row = self.raw.settings_rows.get((section, key))
+        shown = None if value is None else _show_setting(value)
+        self.problems.append(Problem(self.raw.settings_display, message, row, f"{section}.{key}", shown))
+
+    def read(self) -> Settings:
+        values: dict[str, dict[str, Any]] = {}
+        for section, items in self.raw.settings.items():
+            if section not in SECTIONS:
+                known = ", ".join(SECTIONS)
+                self.problems.append(
+                    Problem(self.raw.settings_display, f"неизвестный раздел настроек (есть: {known})",
+                            column=section)
+                )
+                continue
+            if not isinstance(items, dict):
+                self.error(section, "", items, "раздел должен содержать пары ключ = значение")
+                continue
+            cls = SECTIONS[section]
+            known_keys = {f.name: f for f in fields(cls)}
+            for key, value in items.items():
+                if key not in known_keys:
+                    self.error(section, key, value, "неизвестная настройка (см. `planner settings`)")
+                    continue
+                parsed = self._convert(section, key, value, known_keys[key].type)
+                if parsed is not None:
+                    values.setdefault(section, {})[key] = parsed
+        for section, key in REQUIRED:
+            if key not in values.get(section, {}) and key not in self.raw.settings.get(section, {}):
+                self.problems.append(
+                    Problem(self.raw.settings_display, "нет обязательной настройки", None, f"{section}.{key}")
+                )
+        built = {name: SECTIONS[name](**values.get(name, {})) for name in SECTIONS}
+        settings = Settings(**built)
+        return self._check(settings)
+
+    def _convert(self, section: str, key: str, value: Any, kind: Any) -> Any:
+        kind = str(kind)
+        if kind == "date":
+            if isinstance(value, date):
+                return value
+            parsed = _parse_date(str(value).strip())
+            if parsed is None:
+                self.error(section, key, value, "неверная дата: нужен формат ГГГГ-ММ-ДД")
+            return parsed
+        if kind == "int":
+            if isinstance(value, bool):
+                self.error(section, key, value, "нужно целое число")
+                return None
+            try:
+                return int(str(value).strip())
+            except ValueError:
+                self.error(section, key, value, "нужно целое число")
+                return None
+        if kind == "float":
+            try:
+                return float(str(value).strip().replace(",", "."))
+            except ValueError:
+                self.error(section, key, value, "нужно число")
+                return None
+        if kind == "bool":
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in ("true", "да", "1"):
+                return True
+            if text in ("false", "нет", "0"):
+                return False
+            self.error(section, key, value, "нужно true или false")
+            return None
+        if kind == "tuple[Month, ...]":
+            items = value if isinstance(value, list) else [x for x in str(value).split(";")]
+            months = []
+            for item in (str(x).strip() for x in items):
+                if not item:
+                    continue
+                month = parse_month(item)
+                if month is None:
+                    self.error(section, key, item, "неверный месяц: нужен формат ГГГГ-ММ")
+                else:
+                    months.append(month)
+            return tuple(months)
+        if kind == "tuple[DateRange, ...]":
+            return self._ranges(section, key, value)
+        if key in ("day_start", "day_end", "depart"):
+            text = str(value).strip()
+            if not _TIME_RE.match(text):
+                self.error(section, key, value, "неверное время: нужен формат ЧЧ:ММ")
+                return None
+            return text
+        return str(value).strip()
+
+    def _ranges(self, section: str, key: str, value: Any) -> tuple[DateRange, ...] | None:
+        pairs: list[tuple[Any, Any]] = []
+        if isinstance(value, list):
+            for item in value:
+                if isinstance(item, list) and len(item) == 2:
+                    pairs.append((item[0], item[1]))
+                else:
+                    self.error(section, key, item, "каждый диапазон — пара дат [начало, конец]")
+        else:
+            for part in str(value).split(";"):
+                part = part.strip()
+                if not part:
+                    continue
+                a, sep, b = part.partition("..")
+                if not sep:
+                    self.error(section, key, part, "диапазон пишется как ГГГГ-ММ-ДД..ГГГГ-ММ-ДД")
+                    continue
+                pairs.append((a.strip(), b.strip()))
+        out = []
+        for a, b in pairs:
+            da = a if isinstance(a, date) else _parse_date(str(a))
+            db = b if isinstance(b, date) else _parse_date(str(b))
+            if da is None or db is None:
+                self.error(section, key, f"{a}..{b}", "неверная дата: нужен формат ГГГГ-ММ-ДД")
+            elif db < da:
+                self.error(section, key, f"{a}..{b}", "конец диапазона раньше начала")
+            else:
+                out.append(DateRange(da, db))
+        return tuple(out)
+
+    def _check(self, s: Settings) -> Settings:
+        h = s.horizon
+        if h.end < h.start:
+            self.error("horizon", "end", h.end, "конец горизонта раньше начала")
+            return s
+        try:
+            ZoneInfo(s.region.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            self.error("region", "timezone", s.region.timezone,
+                       "неизвестный часовой пояс (нужно имя IANA, например Asia/Novokuznetsk)")
+        if s.region.holidays not in holidays_lib.list_supported_countries():
+            self.error("region", "holidays", s.region.holidays, "неизвестный код страны для праздников")
+        horizon_months = set(months_between(h.start, h.end))
+        for month in h.blocked_months:
+            if month not in horizon_months:
+                self.error("horizon", "blocked_months", month, "месяц вне горизонта планирования")
+        for rng in h.vacations:
+            if rng.end < h.start or rng.start > h.end:
+                self.error("horizon", "vacations", str(rng), "каникулы вне горизонта планирования")
+        r = s.rules
+        if r.school_max_sessions_per_month < 1:
+            self.error("rules", "school_max_sessions_per_month", r.school_max_sessions_per_month,
+                       "число должно быть положительным")
+        if r.min_topics_per_risk < 1:
+            self.error("rules", "min_topics_per_risk", r.min_topics_per_risk, "число должно быть положительным")
+        t = s.timing
+        if t.day_end <= t.day_start:
+            self.error("timing", "day_end", t.day_end, "конец рабочего дня раньше начала")
+        if t.travel_speed_kmh < 1:
+            self.error("timing", "travel_speed_kmh", t.travel_speed_kmh, "число должно быть положительным")
+        if t.road_factor < 1:
+            self.error("timing", "road_factor", t.road_factor, "коэффициент должен быть не меньше 1")
+        for f in fields(s.weights):
+            if getattr(s.weights, f.name) < 0:
+                self.error("weights", f.name, getattr(s.weights, f.name), "вес не может быть отрицательным")
+        return s
+
+
+def _show_setting(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(_show_setting(v) for v in value)
+    return str(value)
+
+
+# --- the instance ------------------------------------------------------------------------
+
+
+def build_instance(raw: RawInstance) -> tuple[Instance | None, list[Problem]]:
+    """Validate raw tables. Returns (instance or None, every problem found)."""
+    problems = list(raw.problems)
+    settings = _SettingsReader(raw, problems).read()
+    horizon = DateRange(settings.horizon.start, settings.horizon.end)
+    horizon_ok = settings.horizon.start <= settings.horizon.end
+    horizon_months = set(months_between(horizon.start, horizon.end)) if horizon_ok else set()
+
+    readers = {name: _Rows(t, problems) for name, t in raw.tables.items()}
+    usable = {name: r for name, r in readers.items() if r.check_columns()}
+
+    risks = _risks(usable.get("risks"))
+    municipalities = _municipalities(usable.get("municipalities"))
+    topics_rows = _topics(usable.get("topics"), risks, horizon_months)
+    consultants_rows = _consultants(usable.get("consultants"), horizon, horizon_months)
+    schools_rows = _schools(usable.get("schools"), risks, horizon)
+    topics = {t.id: t for _, t in topics_rows}
+    consultants = {c.id: c for _, c in consultants_rows}
+    schools = {s.id: s for _, s in schools_rows}
+
+    # References between tables.
+    if "consultants" in usable:
+        r = usable["consultants"]
+        for row, c in consultants_rows:
+            if municipalities and c.municipality not in municipalities:
+                r.error(row, "municipality", c.municipality, "неизвестный муниципалитет (нет в municipalities)")
+            for t in c.topics:
+                if topics and t not in topics:
+                    r.error(row, "topics", t, "неизвестная тема (нет в topics)")
+    if "topics" in usable:
+        r = usable["topics"]
+        for row, t in topics_rows:
+            for req in t.requires:
+                if req not in topics:
+                    r.error(row, "requires", req, "неизвестная тема в требованиях (нет в topics)")
+                elif req == t.id:
+                    r.error(row, "requires", req, "тема требует саму себя")
+        _requires_cycles(r, topics_rows, topics)
+        delivered = {t for c in consultants.values() for t in c.topics}
+        if consultants:
+            for row, t in topics_rows:
+                if t.id not in delivered:
+                    r.error(row, "id", t.id, "эту тему не ведёт ни один консультант")
+    if "schools" in usable:
+        r = usable["schools"]
+        verification = [t.id for t in topics.values() if t.stage == Stage.VERIFICATION]
+        for row, s in schools_rows:
+            if municipalities and s.municipality not in municipalities:
+                r.error(row, "municipality", s.municipality, "неизвестный муниципалитет (нет в municipalities)")
+            if s.curator is not None:
+                if consultants and s.curator not in consultants:
+                    r.error(row, "curator", s.curator, "неизвестный куратор (нет в consultants)")
+                elif s.curator in consultants and s.verified_on is None and verification:
+                    if not set(verification) & set(consultants[s.curator].topics):
+                        r.error(row, "curator", s.curator,
+                                "куратор не ведёт тему верификации (этап verification), а профиль школы"
+                                " не верифицирован: добавьте куратору эту тему")
+        if topics and not verification and any(s.verified_on is None for s in schools.values()):
+            r.warn(None, "verified_on", None,
+                   "есть неверифицированные школы, но нет темы этапа verification: визиты кураторов"
+                   " не будут запланированы")
+    _uncovered_risk_warnings(usable.get("schools"), schools_rows, topics, risks)
+
+    activities = _activities(usable.get("roadmap"), horizon)
+
+    if any(p.severity == "error" for p in problems):
+        return None, problems
+    instance = Instance(
+        name=raw.name,
+        settings=settings,
+        municipalities=municipalities,
+        risks=risks,
+        schools=schools,
+        consultants=consultants,
+        topics=topics,
+        activities=activities,
+    )
+    return instance, problems
+
+
+def _risks(r: _Rows | None) -> dict[str, Risk]:
+    if r is None:
+        return builtin_risks()
+    out: dict[str, Risk] = {}
+    ids = []
+    for row, rec in r.table.rows:
+        ident = r.ident(row, rec)
+        title = r.text(row, rec, "title")
+        if ident:
+            ids.append((row, ident))
+            out.setdefault(ident, Risk(ident, title))
+    r.unique(ids)
+    return out
+
+
+def _municipalities(r: _Rows | None) -> dict[str, Municipality]:
+    if r is None:
+        return {}
+    out: dict[str, Municipality] = {}
+    ids = []
+    for row, rec in r.table.rows:
+        ident = r.ident(row, rec)
+        name = r.text(row, rec, "name")
+        lat = r.real(row, rec, "lat", -90, 90)
+        lon = r.real(row, rec, "lon", -180, 180)
+        if ident:
+            ids.append((row, ident))
+            if lat is not None and lon is not None:
+                out.setdefault(ident, Municipality(ident, name, lat, lon))
+    r.unique(ids)
+    return out
+
+
+def _risk_list(r: _Rows, row: int, rec: dict[str, str], col: str, risks: dict[str, Risk]) -> tuple[str, ...]:
+    out = []
+    for code in r.items(rec, col):
+        if code not in risks:
+            r.error(row, col, code, f"неизвестный код риска (есть {', '.join(risks)})")
+        elif code not in out:
+            out.append(code)
+    return tuple(out)
+
+
+def _topics(r: _Rows | None, risks: dict[str, Risk], horizon_months: set[Month]) -> list[tuple[int, Topic]]:
+    if r is None:
+        return []
+    out = []
+    ids = []
+    for row, rec in r.table.rows:
+        ident = r.ident(row, rec)
+        title = r.text(row, rec, "title")
+        topic_risks = _risk_list(r, row, rec, "risks", risks)
+        stage_text = rec.get("stage", "")
+        format_text = rec.get("format", "")
+        stage = fmt = None
+        try:
+            stage = Stage(stage_text)
+        except ValueError:
+            r.error(row, "stage", stage_text, "этап должен быть одним из: verification, program, support, monitoring")
+        try:
+            fmt = Format(format_text)
+        except ValueError:
+            r.error(row, "format", format_text, "формат должен быть onsite или online")
+        duration = r.integer(row, rec, "duration_min")
+        capacity = r.integer(row, rec, "capacity")
+        requires = tuple(dict.fromkeys(r.items(rec, "requires")))
+        months = []
+        for item in r.items(rec, "months"):
+            month = parse_month(item)
+            if month is None:
+                r.error(row, "months", item, "неверный месяц: нужен формат ГГГГ-ММ")
+            elif horizon_months and month not in horizon_months:
+                r.error(row, "months", item, "месяц вне горизонта планирования")
+            else:
+                months.append(month)
+        if ident:
+            ids.append((row, ident))
+        if ident:
+            # Bad cells are already recorded; keep the row (with placeholders) so that
+            # references to it are still checked and every problem is listed at once.
+            out.append((row, Topic(ident, title, topic_risks, stage or Stage.SUPPORT, fmt or Format.ONLINE,
+                                   duration or 1, capacity or 1, requires, tuple(months))))
+    r.unique(ids)
+    return _first_of_each(out)
+
+
+def _consultants(r: _Rows | None, horizon: DateRange, horizon_months: set[Month]) -> list[tuple[int, Consultant]]:
+    if r is None:
+        return []
+    out = []
+    ids = []
+    for row, rec in r.table.rows:
+        ident = r.ident(row, rec)
+        name = r.text(row, rec, "name")
+        municipality = r.text(row, rec, "municipality")
+        topics = tuple(dict.fromkeys(r.items(rec, "topics")))
+        if not topics:
+            r.error(row, "topics", None, "у консультанта нет ни одной темы")
+        per_month = r.integer(row, rec, "max_per_month")
+        total = r.integer(row, rec, "max_total", default=0) or None
+        unavailable = []
+        for item in r.items(rec, "unavailable"):
+            rng = _parse_unavailable(item)
+            if rng is None:
+                r.error(row, "unavailable", item,
+                        "нужен месяц ГГГГ-ММ или диапазон ГГГГ-ММ-ДД..ГГГГ-ММ-ДД (конец не раньше начала)")
+            elif rng.end < horizon.start or rng.start > horizon.end:
+                r.error(row, "unavailable", item, "период вне горизонта планирования")
+            else:
+                unavailable.append(rng)
+        if ident:
+            ids.append((row, ident))
+        if ident:
+            out.append((row, Consultant(ident, name, rec.get("position", ""), municipality, topics,
+                                        per_month or 1, total, tuple(unavailable))))
+    r.unique(ids)
+    return _first_of_each(out)
+
+
+def _parse_unavailable(item: str) -> DateRange | None:
+    month = parse_month(item)
+    if month is not None:
+        return DateRange.of_month(month)
+    a, sep, b = item.partition("..")
+    if not sep:
+        return None
+    da, db = _parse_date(a.strip()), _parse_date(b.strip())
+    if da is None or db is None or db < da:
+        return None
+    return DateRange(da, db)
+
+
+def _schools(r: _Rows | None, risks: dict[str, Risk], horizon: DateRange) -> list[tuple[int, School]]:
+    if r is None:
+        return []
+    out = []
+    ids = []
+    for row, rec in r.table.rows:
+        ident = r.ident(row, rec)
+        name = r.text(row, rec, "name")
+        municipality = r.text(row, rec, "municipality")
+        school_risks = _risk_list(r, row, rec, "risks", risks)
+        if not r.items(rec, "risks"):
+            r.warn(row, "risks", None, "пустой рисковый профиль: школе нужна только верификация")
+        priority = r.integer(row, rec, "priority", default=2)
+        if priority is not None and priority > 3:
+            r.error(row, "priority", rec.get("priority"), "приоритет должен быть 1, 2 или 3")
+            priority = None
+        verified = r.day(row, rec, "verified_on")
+        if verified is not None and verified > horizon.end:
+            r.error(row, "verified_on", rec.get("verified_on"), "дата верификации позже конца горизонта")
+        curator = rec.get("curator", "") or None
+        if ident:
+            ids.append((row, ident))
+        if ident:
+            out.append((row, School(ident, name, municipality, school_risks, priority or 2, verified, curator)))
+    r.unique(ids)
+    return _first_of_each(out)
+
+
+def _first_of_each(rows: list[tuple[int, Any]]) -> list[tuple[int, Any]]:
+    seen: set[str] = set()
+    out = []
+    for row, item in rows:
+        if item.id not in seen:
+            seen.add(item.id)
+            out.append((row, item))
+    return out
+
+
+def _requires_cycles(r: _Rows, rows: list[tuple[int, Topic]], topics: dict[str, Topic]) -> None:
+    graph = nx.DiGraph()
+    row_of = {t.id: row for row, t in rows}
+    for t in topics.values():
+        graph.add_node(t.id)
+        for req in t.requires:
+            if req in topics and req != t.id:
+                graph.add_edge(req, t.id)
+    for component in nx.strongly_connected_components(graph):
+        if len(component) < 2:
+            continue
+        cycle = nx.find_cycle(graph.subgraph(component))
+        names = [a for a, _ in cycle] + [cycle[0][0]]
+        first = min(component, key=lambda t: row_of[t])
+        r.error(row_of[first], "requires", topics[first].requires and ";".join(topics[first].requires),
+                "требования тем образуют цикл: " + " → ".join(names)
+                + " (ни одну из этих тем нельзя провести первой)")
+
+
+def _uncovered_risk_warnings(
+    r: _Rows | None, rows: list[tuple[int, School]], topics: dict[str, Topic], risks: dict[str, Risk]
+) -> None:
+    if r is None or not topics:
+        return
+    addressed = {code for t in topics.values() for code in t.risks}
+    needing: dict[str, list[str]] = {}
+    for _, s in rows:
+        for code in s.risks:
+            if code not in addressed:
+                needing.setdefault(code, []).append(s.id)
+    for code, schools in needing.items():
+        title = risks[code].title if code in risks else code
+        r.warn(None, "risks", code,
+               f"риск «{title}» не закрывает ни одна тема; он останется непокрытым у {len(schools)} школ(ы)")
+
+
+def _activities(r: _Rows | None, horizon: DateRange) -> dict[str, Activity]:
+    if r is None:
+        return {}
+    out: dict[str, Activity] = {}
+    ids = []
+    known = {c.name for c in TABLE_SPECS["roadmap"].columns}
+    for row, rec in r.table.rows:
+        ident = r.ident(row, rec)
+        title = r.text(row, rec, "title")
+        earliest = _window_day(r, row, rec, "earliest", start=True)
+        latest = _window_day(r, row, rec, "latest", start=False)
+        duration = r.integer(row, rec, "duration_days", default=0, minimum=0)
+        fixed = r.day(row, rec, "fixed")
+        for col, value in (("earliest", earliest), ("latest", latest), ("fixed", fixed)):
+            if value is not None and value not in horizon and col != "fixed":
+                r.error(row, col, rec.get(col), "дата вне горизонта планирования")
+        extra = tuple((k, v) for k, v in rec.items() if k not in known)
+        if ident:
+            ids.append((row, ident))
+            out.setdefault(ident, Activity(ident, title, rec.get("responsible", ""), rec.get("indicator", ""),
+                                           earliest, latest, duration or 0,
+                                           tuple(r.items(rec, "after")), fixed, extra))
+    r.unique(ids)
+    for row, rec in r.table.rows:
+        for dep in r.items(rec, "after"):
+            if dep not in out:
+                r.error(row, "after", dep, "неизвестное мероприятие (нет в roadmap)")
+    return out
+
+
+def _window_day(r: _Rows, row: int, rec: dict[str, str], col: str, start: bool) -> date | None:
+    value = rec.get(col, "")
+    if not value:
+        return None
+    month = parse_month(value)
+    if month is not None:
+        rng = DateRange.of_month(month)
+        return rng.start if start else rng.end
+    parsed = _parse_date(value)
+    if parsed is None:
+        r.error(row, col, value, "нужна дата ГГГГ-ММ-ДД или месяц ГГГГ-ММ")
+    return parsed
+
+
+def with_settings(instance: Instance, **sections: Any) -> Instance:
+    """A copy of the instance with some settings sections replaced (used by tests and scenarios)."""
+    return replace(instance, settings=replace(instance.settings, **sections))

@@ -1,0 +1,99 @@
+"""Tiny hand-built instances for tests: write the contract's files from Python rows."""
+
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+from planner.tables import TABLE_SPECS
+
+ROOT = Path(__file__).resolve().parent.parent
+KUZBASS = ROOT / "instances" / "kuzbass-2022"
+
+BASE_TOML = """\
+[region]
+name = "Тестовый регион"
+timezone = "Asia/Novokuznetsk"
+holidays = "RU"
+
+[horizon]
+start = 2022-03-01
+end = 2022-06-30
+blocked_months = []
+vacations = []
+
+[rules]
+school_max_sessions_per_month = 2
+min_topics_per_risk = 1
+"""
+
+MUNICIPALITIES = [
+    {"id": "M1", "name": "Город А", "lat": "55.0", "lon": "86.0"},
+    {"id": "M2", "name": "Город Б", "lat": "55.0", "lon": "87.0"},  # ~64 km east of M1
+]
+TOPICS = [
+    {"id": "TV", "title": "Верификация", "risks": "", "stage": "verification", "format": "onsite",
+     "duration_min": "120", "capacity": "1", "requires": "", "months": ""},
+    {"id": "T1", "title": "Программа", "risks": "R03", "stage": "program", "format": "online",
+     "duration_min": "90", "capacity": "10", "requires": "", "months": ""},
+]
+CONSULTANTS = [
+    {"id": "C1", "name": "Иванова А. А.", "position": "директор", "municipality": "M1",
+     "topics": "TV;T1", "max_per_month": "4", "max_total": "", "unavailable": ""},
+]
+SCHOOLS = [
+    {"id": "S1", "name": "Школа 1", "municipality": "M1", "risks": "R03", "priority": "1",
+     "verified_on": "2022-02-01", "curator": "C1"},
+]
+
+
+def rows_to_csv(rows: list[dict[str, str]], columns: list[str] | None = None) -> str:
+    columns = columns or (list(rows[0]) if rows else [])
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(row)
+    return buf.getvalue()
+
+
+def write_instance(
+    folder: Path,
+    *,
+    toml: str = BASE_TOML,
+    municipalities: list[dict[str, str]] | None = None,
+    topics: list[dict[str, str]] | None = None,
+    consultants: list[dict[str, str]] | None = None,
+    schools: list[dict[str, str]] | None = None,
+    extra: dict[str, str] | None = None,
+) -> Path:
+    """Write a tiny instance folder; any table can be replaced, `extra` adds raw files."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "instance.toml").write_text(toml, encoding="utf-8")
+    tables = {
+        "municipalities": MUNICIPALITIES if municipalities is None else municipalities,
+        "topics": TOPICS if topics is None else topics,
+        "consultants": CONSULTANTS if consultants is None else consultants,
+        "schools": SCHOOLS if schools is None else schools,
+    }
+    for name, rows in tables.items():
+        columns = list(rows[0]) if rows else TABLE_SPECS[name].column_names
+        (folder / f"{name}.csv").write_text(rows_to_csv(rows, columns), encoding="utf-8")
+    for name, text in (extra or {}).items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real `planner` command (through this interpreter) and capture its output."""
+    return subprocess.run(
+        [sys.executable, "-m", "planner.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd or ROOT,
+        stdin=subprocess.DEVNULL,
+        timeout=600,
+    )
