@@ -108,6 +108,13 @@ class WeightSettings:
         default=40,
         metadata=_doc("Штраф за каждую консультацию в нагрузке самого загруженного консультанта."),
     )
+    session: int = field(
+        default=20, metadata=_doc("Штраф за каждую консультацию (время консультанта).")
+    )
+    attendance: int = field(
+        default=2,
+        metadata=_doc("Штраф за каждое участие школы сверх нужного (время школы)."),
+    )
     changed_session: int = field(
         default=1000,
         metadata=_doc("Перепланирование: штраф за каждую изменённую или отменённую консультацию."),

@@ -239,5 +239,8 @@ def _to_table(frame: pd.DataFrame, name: str, display: str, problems: list[Probl
             continue  # a blank line: skipped, but numbering stays as the spreadsheet shows it
         rows.append((i + 2, clean))
     if not rows:
+        spec = TABLE_SPECS.get(name)
+        if spec is not None and not spec.required:
+            return None  # an optional table left with its header only counts as absent
         problems.append(Problem(display, "в таблице нет ни одной строки данных"))
     return RawTable(name, display, columns, rows)

@@ -163,6 +163,7 @@ class _SettingsReader:
     def __init__(self, raw: RawInstance, problems: list[Problem]):
         self.raw = raw
         self.problems = problems
+        self.bad: set[tuple[str, str]] = set()  # settings given but unreadable
 
     def error(self, section: str, key: str, value: Any, message: str) -> None:
         row = self.raw.settings_rows.get((section, key))
@@ -189,7 +190,9 @@ class _SettingsReader:
                     self.error(section, key, value, "неизвестная настройка (см. `planner settings`)")
                     continue
                 parsed = self._convert(section, key, value, known_keys[key].type)
-                if parsed is not None:
+                if parsed is None:
+                    self.bad.add((section, key))
+                else:
                     values.setdefault(section, {})[key] = parsed
         for section, key in REQUIRED:
             if key not in values.get(section, {}) and key not in self.raw.settings.get(section, {}):
@@ -286,8 +289,20 @@ class _SettingsReader:
                 out.append(DateRange(da, db))
         return tuple(out)
 
+    @property
+    def horizon_ok(self) -> bool:
+        """Both horizon ends given and readable (else date checks against it are skipped)."""
+        for key in ("start", "end"):
+            if ("horizon", key) in self.bad:
+                return False
+            if key not in self.raw.settings.get("horizon", {}):
+                return False
+        return True
+
     def _check(self, s: Settings) -> Settings:
         h = s.horizon
+        if not self.horizon_ok:
+            return s
         if h.end < h.start:
             self.error("horizon", "end", h.end, "конец горизонта раньше начала")
             return s
@@ -336,9 +351,12 @@ def _show_setting(value: Any) -> str:
 def build_instance(raw: RawInstance) -> tuple[Instance | None, list[Problem]]:
     """Validate raw tables. Returns (instance or None, every problem found)."""
     problems = list(raw.problems)
-    settings = _SettingsReader(raw, problems).read()
-    horizon = DateRange(settings.horizon.start, settings.horizon.end)
-    horizon_ok = settings.horizon.start <= settings.horizon.end
+    reader = _SettingsReader(raw, problems)
+    settings = reader.read()
+    horizon_ok = reader.horizon_ok and settings.horizon.start <= settings.horizon.end
+    # With no usable horizon every date passes the horizon checks (the horizon error is reported).
+    horizon = (DateRange(settings.horizon.start, settings.horizon.end) if horizon_ok
+               else DateRange(date.min, date.max))
     horizon_months = set(months_between(horizon.start, horizon.end)) if horizon_ok else set()
 
     readers = {name: _Rows(t, problems) for name, t in raw.tables.items()}

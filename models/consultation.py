@@ -1,0 +1,482 @@
+"""The consultation graph as a CP-SAT model, at month level.
+
+Variables (aggregated, as in shared/notes-modelling.md):
+- ``attend[s, t, m]``: school s attends topic t in month m (bool);
+- ``verify[s, t, c, m]``: school s gets its verification visit on topic t from consultant c
+  in month m (bool; c is the school's curator when it has one);
+- ``count[t, c, m, mun]``: how many sessions of topic t consultant c holds in month m, in
+  municipality mun for an onsite topic (``mun = None`` for online) (int);
+- ``covered[s, r]``: risk r of school s is covered (bool).
+
+Hard rules, one method each, called in order from `add_constraints()`. Rules that decide
+*where a variable may exist* (a consultant delivers only their topics, a topic only in its
+months, nothing in closed months, consultants' unavailable months) are applied when the
+variables are created (see `_make_variables`) and checked again on the final plan by
+`models.validate`.
+
+Objective, two phases: (1) maximise coverage, priority-1 needs strictly first; (2) with
+coverage fixed at its optimum, minimise the weighted sum of the named soft terms.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from ortools.sat.python import cp_model
+
+from models.calendar_days import Month
+from models.domain import Instance, Stage
+from models.index import Index
+
+Key = tuple  # index tuples of the variable dictionaries
+
+
+@dataclass
+class ModelOptions:
+    """Variations of the model used by the baselines and by replanning."""
+
+    # Reference evaluation: exact number of sessions per (topic, consultant, month) for
+    # non-verification topics; topics absent from the map get no sessions at all.
+    fixed_counts: dict[tuple[str, str, Month], int] | None = None
+    # Replanning: (topic, consultant, month, municipality) -> sessions already fixed.
+    frozen_counts: dict[tuple[str, str, Month, str | None], int] = field(default_factory=dict)
+    # Replanning: attendance already fixed (school, topic, month) / verification visits.
+    frozen_attend: set[tuple[str, str, Month]] = field(default_factory=set)
+    frozen_verify: set[tuple[str, str, str, Month]] = field(default_factory=set)
+    # Replanning: months before this one are history (no new sessions).
+    first_free_month: Month | None = None
+    # Replanning: baseline counts and attendance, for the "changed" penalty and the hint.
+    baseline_counts: dict[tuple[str, str, Month, str | None], int] | None = None
+    baseline_attend: set[tuple[str, str, Month]] | None = None
+    baseline_verify: set[tuple[str, str, str, Month]] | None = None
+
+
+@dataclass
+class MonthSession:
+    """Sessions of one (topic, consultant, month, municipality), with their schools."""
+
+    topic: str
+    consultant: str
+    month: Month
+    municipality: str | None
+    count: int
+    schools: list[str]
+
+
+@dataclass
+class MonthSolution:
+    groups: list[MonthSession]
+    attend: set[tuple[str, str, Month]]
+    verify: set[tuple[str, str, str, Month]]
+    covered: set[tuple[str, str]]
+
+
+class ConsultationModel:
+    """Builds the month-level model. `solve` lives in models.solve."""
+
+    def __init__(self, instance: Instance, options: ModelOptions | None = None):
+        self.inst = instance
+        self.opt = options or ModelOptions()
+        self.ix = Index(instance)
+        self.model = cp_model.CpModel()
+        self.attend: dict[tuple[str, str, Month], cp_model.IntVar] = {}
+        self.verify: dict[tuple[str, str, str, Month], cp_model.IntVar] = {}
+        self.count: dict[tuple[str, str, Month, str | None], cp_model.IntVar] = {}
+        self.covered: dict[tuple[str, str], cp_model.IntVar] = {}
+        self._make_variables()
+        self.add_constraints()
+
+    # --- variables ---------------------------------------------------------------------
+
+    def _month_allowed(self, month: Month) -> bool:
+        first = self.opt.first_free_month
+        return first is None or month >= first
+
+    def _make_variables(self) -> None:
+        """Create only variables that can help (notes: "create attendance only where it can help").
+
+        Encodes: a consultant delivers only their topics; a topic only in its `months`;
+        only open months (not blocked, with working days left after holidays and vacations);
+        a consultant only in months where they have a free day; prerequisite months.
+        """
+        inst, ix, m = self.inst, self.ix, self.model
+        for s in inst.schools.values():
+            for t_id in ix.useful_topics[s.id]:
+                topic = inst.topics[t_id]
+                if not ix.fits_day(topic):
+                    continue
+                for month in ix.attend_months(s, topic):
+                    frozen = (s.id, t_id, month) in self.opt.frozen_attend
+                    if not self._month_allowed(month) and not frozen:
+                        continue
+                    self.attend[s.id, t_id, month] = m.new_bool_var(f"attend[{s.id},{t_id},{month}]")
+            if ix.needs_verification(s):
+                for topic in inst.verification_topics:
+                    if not ix.fits_day(topic):
+                        continue
+                    for c in ix.verifiers(s, topic):
+                        for month in ix.topic_months[topic.id]:
+                            frozen = (s.id, topic.id, c, month) in self.opt.frozen_verify
+                            if not ix.free_days[c].get(month):
+                                continue
+                            if not self._month_allowed(month) and not frozen:
+                                continue
+                            self.verify[s.id, topic.id, c, month] = m.new_bool_var(
+                                f"verify[{s.id},{topic.id},{c},{month}]")
+        # Session counts where some attendance could use them.
+        demand: dict[tuple[str, Month, str | None], int] = defaultdict(int)
+        for (s, t, month) in self.attend:
+            demand[t, month, self._mun(s, t)] += 1
+        for (t, month, mun), n_schools in demand.items():
+            topic = inst.topics[t]
+            for c in ix.available_deliverers(t, month):
+                self._new_count(t, c, month, mun, n_schools, topic.capacity)
+        vdemand: dict[tuple[str, str, Month, str], int] = defaultdict(int)
+        for (s, t, c, month) in self.verify:
+            vdemand[t, c, month, inst.schools[s].municipality] += 1
+        for (t, c, month, mun), n_schools in vdemand.items():
+            self._new_count(t, c, month, mun, n_schools, inst.topics[t].capacity)
+        for key, n in self.opt.frozen_counts.items():
+            if key not in self.count:
+                t, c, month, mun = key
+                self.count[key] = m.new_int_var(n, n, f"count[{t},{c},{month},{mun}]")
+
+    def _mun(self, school: str, topic: str) -> str | None:
+        if self.ix.is_onsite(self.inst.topics[topic]):
+            return self.inst.schools[school].municipality
+        return None
+
+    def _new_count(self, t: str, c: str, month: Month, mun: str | None, n_schools: int, cap: int) -> None:
+        consultant = self.inst.consultants[c]
+        frozen = self.opt.frozen_counts.get((t, c, month, mun), 0)
+        if not self._month_allowed(month):
+            if frozen:
+                self.count[t, c, month, mun] = self.model.new_int_var(frozen, frozen, f"count[{t},{c},{month},{mun}]")
+            return
+        ub = min(consultant.max_per_month, len(self.ix.free_days[c][month]), math.ceil(n_schools / cap))
+        if consultant.max_total is not None:
+            ub = min(ub, consultant.max_total)
+        ub = max(ub, frozen)
+        if ub <= 0:
+            return
+        self.count[t, c, month, mun] = self.model.new_int_var(frozen, ub, f"count[{t},{c},{month},{mun}]")
+
+    # --- hard rules --------------------------------------------------------------------
+
+    def add_constraints(self) -> None:
+        """Every hard rule of the month level, in one ordered place."""
+        self._fixed_sessions()
+        self._frozen_history()
+        self._session_capacity()
+        self._consultant_monthly_capacity()
+        self._consultant_total_capacity()
+        self._school_monthly_limit()
+        self._topic_at_most_once_per_school()
+        self._prerequisites_strictly_earlier()
+        self._verification_first()
+        self._coverage_definition()
+
+    def _fixed_sessions(self) -> None:
+        """Reference evaluation: Σ_mun count[t,c,m,mun] = fixed[t,c,m] for non-verification topics."""
+        fixed = self.opt.fixed_counts
+        if fixed is None:
+            return
+        by_tcm: dict[tuple[str, str, Month], list] = defaultdict(list)
+        for (t, c, month, mun), var in self.count.items():
+            if self.inst.topics[t].stage != Stage.VERIFICATION:
+                by_tcm[t, c, month].append(var)
+        for key, vars_ in by_tcm.items():
+            self.model.add(sum(vars_) <= fixed.get(key, 0))
+
+    def _frozen_history(self) -> None:
+        """Replanning: attendance and visits before the freeze are fixed to 1."""
+        for key in self.opt.frozen_attend:
+            if key in self.attend:
+                self.model.add(self.attend[key] == 1)
+        for key in self.opt.frozen_verify:
+            if key in self.verify:
+                self.model.add(self.verify[key] == 1)
+
+    def _session_capacity(self) -> None:
+        """Σ_{s in group} attend[s,t,m] ≤ capacity_t × Σ_c count[t,c,m,mun]; onsite groups are one municipality.
+
+        Verification visits: Σ_{s in mun} verify[s,t,c,m] ≤ capacity_t × count[t,c,m,mun].
+        """
+        inst = self.inst
+        groups: dict[tuple[str, Month, str | None], list] = defaultdict(list)
+        for (s, t, month), var in self.attend.items():
+            groups[t, month, self._mun(s, t)].append(var)
+        counts: dict[tuple[str, Month, str | None], list] = defaultdict(list)
+        for (t, c, month, mun), var in self.count.items():
+            if inst.topics[t].stage != Stage.VERIFICATION:
+                counts[t, month, mun].append(var)
+        for key, vars_ in groups.items():
+            cap = inst.topics[key[0]].capacity
+            self.model.add(sum(vars_) <= cap * sum(counts.get(key, [])))
+        vgroups: dict[tuple[str, str, Month, str], list] = defaultdict(list)
+        for (s, t, c, month), var in self.verify.items():
+            vgroups[t, c, month, inst.schools[s].municipality].append(var)
+        for (t, c, month, mun), vars_ in vgroups.items():
+            count = self.count.get((t, c, month, mun))
+            cap = inst.topics[t].capacity
+            self.model.add(sum(vars_) <= (cap * count if count is not None else 0))
+
+    def _consultant_monthly_capacity(self) -> None:
+        """Σ count[·,c,m,·] ≤ max_per_month(c); and the sessions fit the consultant's free days:
+
+        Σ_onsite count × days(c,mun) × (L + b) + Σ_online count × (dur + b) ≤ free_days(c,m) × (L + b),
+        where L is the working day in minutes, b the break, and days(c,mun) = 2 when the
+        travel-time rule makes the consultant travel the evening before, else 1.
+        """
+        ix, inst = self.ix, self.inst
+        per_cm: dict[tuple[str, Month], list] = defaultdict(list)
+        minutes: dict[tuple[str, Month], list] = defaultdict(list)
+        full_day = ix.day_minutes + ix.break_min
+        for (t, c, month, mun), var in self.count.items():
+            topic = inst.topics[t]
+            per_cm[c, month].append(var)
+            if mun is not None and ix.is_onsite(topic):
+                days = 2 if ix.onsite_timing(c, mun, topic.duration_min).overnight else 1
+                minutes[c, month].append(days * full_day * var)
+            else:
+                minutes[c, month].append((topic.duration_min + ix.break_min) * var)
+        for (c, month), vars_ in per_cm.items():
+            self.model.add(sum(vars_) <= inst.consultants[c].max_per_month)
+            free = len(ix.free_days[c].get(month, ()))
+            self.model.add(sum(minutes[c, month]) <= free * full_day)
+
+    def _consultant_total_capacity(self) -> None:
+        """Σ count[·,c,·,·] ≤ max_total(c) when set."""
+        per_c: dict[str, list] = defaultdict(list)
+        for (t, c, month, mun), var in self.count.items():
+            per_c[c].append(var)
+        for c, vars_ in per_c.items():
+            total = self.inst.consultants[c].max_total
+            if total is not None:
+                self.model.add(sum(vars_) <= total)
+
+    def _school_monthly_limit(self) -> None:
+        """Σ_t attend[s,t,m] + Σ verify[s,·,·,m] ≤ min(school_max_sessions_per_month, open days in m)."""
+        per_sm: dict[tuple[str, Month], list] = defaultdict(list)
+        for (s, t, month), var in self.attend.items():
+            per_sm[s, month].append(var)
+        for (s, t, c, month), var in self.verify.items():
+            per_sm[s, month].append(var)
+        limit = self.inst.settings.rules.school_max_sessions_per_month
+        for (s, month), vars_ in per_sm.items():
+            days = len(self.ix.school_days.get(month, ()))
+            if len(vars_) > min(limit, days):
+                self.model.add(sum(vars_) <= min(limit, days))
+
+    def _topic_at_most_once_per_school(self) -> None:
+        """Σ_m attend[s,t,m] ≤ 1; a school gets at most one verification visit."""
+        per_st: dict[tuple[str, str], list] = defaultdict(list)
+        for (s, t, month), var in self.attend.items():
+            per_st[s, t].append(var)
+        for (s, t, c, month), var in self.verify.items():
+            per_st[s, "verification"].append(var)
+        for vars_ in per_st.values():
+            if len(vars_) > 1:
+                self.model.add_at_most_one(vars_)
+
+    def _verif_before(self, school: str, month: Month, topic: str | None = None) -> list:
+        return [v for (s, t, c, m2), v in self.verify.items()
+                if s == school and m2 < month and (topic is None or t == topic)]
+
+    def _prerequisites_strictly_earlier(self) -> None:
+        """attend[s,t,m] ≤ Σ_{m' < m} attend[s,req,m'] for each req of t (verification: verify or verified_on)."""
+        inst = self.inst
+        by_st: dict[tuple[str, str], list[tuple[Month, cp_model.IntVar]]] = defaultdict(list)
+        for (s, t, month), var in self.attend.items():
+            by_st[s, t].append((month, var))
+        vby_s: dict[str, list[tuple[Month, str, cp_model.IntVar]]] = defaultdict(list)
+        for (s, t, c, month), var in self.verify.items():
+            vby_s[s].append((month, t, var))
+        for (s, t, month), var in self.attend.items():
+            school = inst.schools[s]
+            for req in inst.topics[t].requires:
+                if inst.topics[req].stage == Stage.VERIFICATION:
+                    if school.verified_on is not None:
+                        continue  # attend_months() already keeps t after verified_on
+                    earlier = [v for (m2, t2, v) in vby_s[s] if m2 < month and t2 == req]
+                else:
+                    earlier = [v for (m2, v) in by_st[s, req] if m2 < month]
+                if not earlier:
+                    self.model.add(var == 0)
+                else:
+                    self.model.add(var <= sum(earlier))
+
+    def _verification_first(self) -> None:
+        """Unverified school: attend[s,t,m] ≤ Σ_{m' < m} verify[s,·,·,m'] for t after verification.
+
+        With `verification_first` (default) this is every non-verification topic, else
+        `program` topics only.
+        """
+        inst, ix = self.inst, self.ix
+        vby_s: dict[str, list[tuple[Month, cp_model.IntVar]]] = defaultdict(list)
+        for (s, t, c, month), var in self.verify.items():
+            vby_s[s].append((month, var))
+        for (s, t, month), var in self.attend.items():
+            if inst.schools[s].verified_on is not None or not ix.needs_after_verification(inst.topics[t]):
+                continue
+            earlier = [v for (m2, v) in vby_s[s] if m2 < month]
+            if not earlier:
+                self.model.add(var == 0)
+            else:
+                self.model.add(var <= sum(earlier))
+
+    def _coverage_definition(self) -> None:
+        """min_topics_per_risk × covered[s,r] ≤ Σ_{t addresses r} Σ_m attend[s,t,m]."""
+        inst = self.inst
+        k = inst.settings.rules.min_topics_per_risk
+        per_sr: dict[tuple[str, str], list] = defaultdict(list)
+        for (s, t, month), var in self.attend.items():
+            for r in inst.topics[t].risks:
+                per_sr[s, r].append(var)
+        for s in inst.schools.values():
+            for r in s.risks:
+                vars_ = per_sr.get((s.id, r), [])
+                if len(vars_) < k:
+                    continue  # cannot be covered: reported as unmet with its reason
+                cov = self.model.new_bool_var(f"covered[{s.id},{r}]")
+                self.covered[s.id, r] = cov
+                self.model.add(k * cov <= sum(vars_))
+
+    # --- objective terms ---------------------------------------------------------------
+
+    def verification_done(self, school: str) -> list:
+        return [v for (s, t, c, m), v in self.verify.items() if s == school]
+
+    def coverage_weights(self) -> dict[int, int]:
+        """Lexicographic weights: one priority-p need outweighs all needs of lower priorities."""
+        needs = defaultdict(int)
+        for s in self.inst.schools.values():
+            needs[s.priority] += len(s.risks) + (1 if s.verified_on is None else 0)
+        weights: dict[int, int] = {}
+        w = 1
+        for p in (3, 2, 1):
+            weights[p] = w
+            w = w * (needs[p] + 1)
+        return weights
+
+    def coverage_expr(self) -> cp_model.LinearExpr:
+        w = self.coverage_weights()
+        terms = []
+        by_school = defaultdict(list)
+        for (s, t, c, m), v in self.verify.items():
+            by_school[s].append(v)
+        for (s, r), var in self.covered.items():
+            terms.append(w[self.inst.schools[s].priority] * var)
+        for s, vars_ in by_school.items():
+            terms.extend(w[self.inst.schools[s].priority] * v for v in vars_)
+        return sum(terms)
+
+    def soft_terms(self) -> dict[str, tuple[cp_model.LinearExpr, int]]:
+        """Named soft terms of phase 2: name -> (expression, weight)."""
+        inst, ix = self.inst, self.ix
+        weights = inst.settings.weights
+        travel = sum(
+            inst.round_trip_km(c, mun) * var
+            for (t, c, month, mun), var in self.count.items()
+            if mun is not None and ix.is_onsite(inst.topics[t])
+        )
+        n_months = len(ix.months)
+        delay_terms = []
+        delay_const = 0
+        for s in inst.schools.values():
+            if s.priority != 1:
+                continue
+            for t in ix.useful_topics[s.id]:
+                topic = inst.topics[t]
+                if topic.stage != Stage.PROGRAM or not set(topic.risks) & set(s.risks):
+                    continue
+                vars_ = [(ix.month_pos[m], v) for (s2, t2, m), v in self.attend.items() if s2 == s.id and t2 == t]
+                # delay = month index when attended, n_months when never attended
+                delay_const += n_months
+                delay_terms.extend((pos - n_months) * v for pos, v in vars_)
+        early = delay_const + sum(delay_terms)
+        per_c: dict[str, list] = defaultdict(list)
+        for (t, c, month, mun), var in self.count.items():
+            per_c[c].append(var)
+        self.max_load = self.model.new_int_var(0, 100_000, "max_load")
+        for vars_ in per_c.values():
+            self.model.add(self.max_load >= sum(vars_))
+        sessions = sum(self.count.values())
+        attendance = sum(self.attend.values())
+        return {
+            "travel_km": (travel, weights.travel_km),
+            "early_program": (early, weights.early_program),
+            "max_load": (self.max_load, weights.max_load),
+            "sessions": (sessions, weights.session),
+            "attendance": (attendance, weights.attendance),
+        }
+
+    def change_terms(self) -> dict[str, tuple[cp_model.LinearExpr, int]]:
+        """Replanning: sessions and school attendances that differ from the baseline."""
+        opt = self.opt
+        if opt.baseline_counts is None:
+            return {}
+        weights = self.inst.settings.weights
+        m = self.model
+        changed_sessions = []
+        keys = set(opt.baseline_counts) | set(self.count)
+        for key in sorted(keys, key=str):
+            base = opt.baseline_counts.get(key, 0)
+            var = self.count.get(key)
+            if var is None:
+                if base:
+                    changed_sessions.append(base)
+                continue
+            diff = m.new_int_var(0, 10_000, f"diff[{key}]")
+            m.add(diff >= var - base)
+            m.add(diff >= base - var)
+            changed_sessions.append(diff)
+        changed_schools = []
+        base_att = opt.baseline_attend or set()
+        for key, var in self.attend.items():
+            changed_schools.append(1 - var if key in base_att else var)
+        changed_schools.extend(1 for key in base_att if key not in self.attend)
+        base_ver = opt.baseline_verify or set()
+        for key, var in self.verify.items():
+            changed_schools.append(1 - var if key in base_ver else var)
+        changed_schools.extend(1 for key in base_ver if key not in self.verify)
+        return {
+            "changed_sessions": (sum(changed_sessions), weights.changed_session),
+            "changed_schools": (sum(changed_schools), weights.changed_school),
+        }
+
+    # --- reading a solution ------------------------------------------------------------
+
+    def read(self, value) -> MonthSolution:
+        """Turn solver values into session groups (`value` maps a variable to its value)."""
+        inst = self.inst
+        attend = {k for k, v in self.attend.items() if value(v)}
+        verify = {k for k, v in self.verify.items() if value(v)}
+        covered = {k for k, v in self.covered.items() if value(v)}
+        groups: list[MonthSession] = []
+        schools_of: dict[tuple[str, Month, str | None], list[str]] = defaultdict(list)
+        for (s, t, month) in sorted(attend):
+            schools_of[t, month, self._mun(s, t)].append(s)
+        vschools: dict[tuple[str, str, Month, str], list[str]] = defaultdict(list)
+        for (s, t, c, month) in sorted(verify):
+            vschools[t, c, month, inst.schools[s].municipality].append(s)
+        # Split each (topic, month, municipality) group's schools over the consultants' sessions.
+        by_group: dict[tuple[str, Month, str | None], list[tuple[str, int]]] = defaultdict(list)
+        for (t, c, month, mun), var in sorted(self.count.items(), key=lambda kv: str(kv[0])):
+            n = int(value(var))
+            if n <= 0:
+                continue
+            if inst.topics[t].stage == Stage.VERIFICATION:
+                groups.append(MonthSession(t, c, month, mun, n, vschools.get((t, c, month, mun), [])))
+            else:
+                by_group[t, month, mun].append((c, n))
+        for (t, month, mun), parts in by_group.items():
+            schools = list(schools_of.get((t, month, mun), []))
+            cap = inst.topics[t].capacity
+            for c, n in parts:
+                take = min(len(schools), n * cap)
+                groups.append(MonthSession(t, c, month, mun, n, schools[:take]))
+                schools = schools[take:]
+        return MonthSolution(groups, attend, verify, covered)

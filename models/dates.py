@@ -1,0 +1,219 @@
+"""From month-level session groups to dated sessions: a second, small CP-SAT model.
+
+Each session of a month goes on one of its consultant's free open days of that month.
+Hard rules per day (the month-level model already guarantees everything across months):
+- a consultant's day holds either one onsite visit (it takes the whole day, travel
+  included; a visit that needs the evening before also takes the previous calendar
+  day) or online sessions that fit one after another with breaks:
+  Σ_online (duration + break) + (L + break) × [onsite or travel] ≤ L + break;
+- a school attends at most one session a day (so never two at once).
+A session that cannot be placed is left out (the plan then reports its schools' needs
+as unmet with the reason); the objective places every session it can, then spreads a
+consultant's sessions evenly over the month.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+from ortools.sat.python import cp_model
+
+from models.calendar_days import Month
+from models.consultation import MonthSession
+from models.domain import Format, Instance, Session
+from models.index import Index, OnsiteTiming
+
+
+@dataclass
+class Pending:
+    """One session to put on a day."""
+
+    topic: str
+    consultant: str
+    month: Month
+    municipality: str | None
+    schools: tuple[str, ...]
+    timing: OnsiteTiming | None  # None for online
+    duration: int
+    preferred_day: date | None = None
+    keep_id: str | None = None
+
+
+@dataclass
+class DatePlacement:
+    sessions: list[Session]
+    unplaced: list[Pending]
+    status: str
+    seconds: float
+    pinned: list[Session] = field(default_factory=list)
+
+
+def expand_groups(inst: Instance, ix: Index, groups: list[MonthSession]) -> list[Pending]:
+    """Split each group's schools over its `count` sessions as evenly as possible."""
+    out: list[Pending] = []
+    for g in groups:
+        topic = inst.topics[g.topic]
+        n = min(g.count, len(g.schools))
+        if n <= 0:
+            continue
+        chunks = [g.schools[i::n] for i in range(n)]
+        for chunk in chunks:
+            timing = None
+            if topic.format == Format.ONSITE:
+                timing = ix.onsite_timing(g.consultant, g.municipality, topic.duration_min)
+            out.append(Pending(g.topic, g.consultant, g.month, g.municipality if timing else None,
+                               tuple(sorted(chunk)), timing, topic.duration_min))
+    return out
+
+
+def session_id(topic: str, consultant: str, start_iso: str) -> str:
+    digest = hashlib.sha1(f"{topic}|{consultant}|{start_iso}".encode()).hexdigest()
+    return f"s-{digest[:8]}"
+
+
+def place_on_days(
+    inst: Instance,
+    ix: Index,
+    pending: list[Pending],
+    pinned: list[Session] | None = None,
+    time_limit: float = 30.0,
+    workers: int = 8,
+    seed: int = 0,
+) -> DatePlacement:
+    """Choose a day for each pending session; `pinned` sessions keep their day and time."""
+    pinned = pinned or []
+    model = cp_model.CpModel()
+    consultants = inst.consultants
+    x: dict[tuple[int, date], cp_model.IntVar] = {}
+    placed: list[cp_model.IntVar] = []
+    cost_terms = []
+
+    pinned_minutes: dict[tuple[str, date], int] = defaultdict(int)
+    pinned_school_days: set[tuple[str, date]] = set()
+    full = ix.day_minutes + ix.break_min
+    for s in pinned:
+        day = s.start.date()
+        if s.format == Format.ONSITE:
+            pinned_minutes[s.consultant, day] += full
+            timing = ix.onsite_timing(s.consultant, s.municipality, inst.topics[s.topic].duration_min)
+            if timing.overnight:
+                pinned_minutes[s.consultant, day - timedelta(days=1)] += full
+        else:
+            pinned_minutes[s.consultant, day] += inst.topics[s.topic].duration_min + ix.break_min
+        for school in s.schools:
+            pinned_school_days.add((school, day))
+
+    by_cm: dict[tuple[str, Month], list[int]] = defaultdict(list)
+    for i, p in enumerate(pending):
+        by_cm[p.consultant, p.month].append(i)
+
+    for (c, month), idxs in by_cm.items():
+        free = list(ix.free_days[c].get(month, ()))
+        consultant = consultants[c]
+        for k, i in enumerate(idxs):
+            p = pending[i]
+            target = (k + 0.5) * len(free) / max(1, len(idxs))
+            vars_ = []
+            for pos, day in enumerate(free):
+                if p.timing is not None and p.timing.overnight:
+                    if ix.unavailable_on(consultant, day - timedelta(days=1)):
+                        continue
+                if any((s, day) in pinned_school_days for s in p.schools):
+                    continue
+                var = model.new_bool_var(f"x[{i},{day}]")
+                x[i, day] = var
+                vars_.append(var)
+                if p.preferred_day is not None:
+                    cost = 0 if day == p.preferred_day else 50 + abs((day - p.preferred_day).days)
+                else:
+                    cost = int(abs(pos + 0.5 - target))
+                if cost:
+                    cost_terms.append(cost * var)
+            ok = model.new_bool_var(f"placed[{i}]")
+            model.add(sum(vars_) == ok)
+            placed.append(ok)
+
+    # Consultant-day capacity.
+    load: dict[tuple[str, date], list] = defaultdict(list)
+    for (i, day), var in x.items():
+        p = pending[i]
+        if p.timing is not None:
+            load[p.consultant, day].append(full * var)
+            if p.timing.overnight:
+                load[p.consultant, day - timedelta(days=1)].append(full * var)
+        else:
+            load[p.consultant, day].append((p.duration + ix.break_min) * var)
+    for (c, day), terms in load.items():
+        model.add(sum(terms) + pinned_minutes.get((c, day), 0) <= full)
+
+    # School-day: at most one session.
+    per_school_day: dict[tuple[str, date], list] = defaultdict(list)
+    for (i, day), var in x.items():
+        for s in pending[i].schools:
+            per_school_day[s, day].append(var)
+    for vars_ in per_school_day.values():
+        if len(vars_) > 1:
+            model.add_at_most_one(vars_)
+
+    big = 10_000
+    model.minimize(big * sum(1 - v for v in placed) + sum(cost_terms))
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(1.0, time_limit)
+    solver.parameters.num_workers = workers
+    solver.parameters.random_seed = seed
+    status = solver.solve(model)
+    status_name = solver.status_name(status)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return DatePlacement([], list(pending), status_name, solver.wall_time, pinned)
+
+    chosen: dict[int, date] = {}
+    for (i, day), var in x.items():
+        if solver.boolean_value(var):
+            chosen[i] = day
+    tz = ZoneInfo(inst.settings.region.timezone)
+    sessions: list[Session] = []
+    unplaced: list[Pending] = []
+    online_by_cd: dict[tuple[str, date], list[int]] = defaultdict(list)
+    for i, p in enumerate(pending):
+        if i not in chosen:
+            unplaced.append(p)
+        elif p.timing is None:
+            online_by_cd[p.consultant, chosen[i]].append(i)
+        else:
+            start, end = ix.session_times(chosen[i], p.timing.start_min, p.duration, tz)
+            sessions.append(_session(p, start, end))
+    for (c, day), idxs in online_by_cd.items():
+        # Pinned online sessions of that day keep their times; new ones fill the gaps.
+        busy = sorted(
+            (s.start.hour * 60 + s.start.minute, s.end.hour * 60 + s.end.minute)
+            for s in pinned if s.consultant == c and s.start.date() == day
+        )
+        clock = ix.day_start
+        for i in sorted(idxs, key=lambda i: (pending[i].topic, pending[i].schools)):
+            p = pending[i]
+            clock = _first_gap(clock, p.duration, busy, ix.break_min)
+            start, end = ix.session_times(day, clock, p.duration, tz)
+            sessions.append(_session(p, start, end))
+            busy.append((clock, clock + p.duration))
+            busy.sort()
+            clock += p.duration + ix.break_min
+    sessions.sort(key=lambda s: (s.start, s.consultant, s.topic))
+    return DatePlacement(sessions, unplaced, status_name, solver.wall_time, pinned)
+
+
+def _first_gap(clock: int, duration: int, busy: list[tuple[int, int]], brk: int) -> int:
+    for b_start, b_end in busy:
+        if clock + duration + brk <= b_start or clock >= b_end + brk:
+            continue
+        clock = max(clock, b_end + brk)
+    return clock
+
+
+def _session(p: Pending, start, end) -> Session:
+    sid = p.keep_id or session_id(p.topic, p.consultant, start.isoformat())
+    fmt = Format.ONSITE if p.timing is not None else Format.ONLINE
+    return Session(sid, p.topic, p.consultant, start, end, fmt, p.municipality, p.schools)

@@ -1,0 +1,160 @@
+"""What can happen where: the index sets every model and every explanation is built on.
+
+Pure functions of the instance: which months each consultant is free in (with the
+free days), which topics are useful to each school, in which months a school may
+attend a topic, and the travel-time rule.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from functools import cached_property
+
+from models.calendar_days import Month, month_first_day
+from models.domain import Consultant, Format, Instance, School, Stage, Topic
+
+
+def hhmm(text: str) -> int:
+    """'10:30' -> minutes after midnight."""
+    h, m = text.split(":")
+    return int(h) * 60 + int(m)
+
+
+@dataclass(frozen=True)
+class OnsiteTiming:
+    """When an onsite visit can start, by the travel-time rule.
+
+    Travel time one way = distance between centres × road_factor / travel_speed_kmh.
+    The consultant leaves home at `depart` at the earliest; the visit starts at
+    max(day_start, depart + travel), rounded up to the next 30 minutes. When the
+    visit would then end after day_end, the consultant travels the evening before
+    (`overnight`): the previous calendar day must be free of their sessions and
+    they must be available on it, and the visit starts at day_start. An onsite visit
+    takes the consultant's whole working day: nothing else that day.
+    """
+
+    start_min: int
+    overnight: bool
+    travel_min: int
+
+
+class Index:
+    """Index sets of one instance (see module docstring)."""
+
+    def __init__(self, instance: Instance):
+        self.inst = instance
+        cal = instance.calendar
+        self.months: list[Month] = cal.open_months
+        self.month_pos: dict[Month, int] = {m: i for i, m in enumerate(self.months)}
+        self.school_days: dict[Month, tuple[date, ...]] = cal.open_days_by_month
+        timing = instance.settings.timing
+        self.day_start = hhmm(timing.day_start)
+        self.day_end = hhmm(timing.day_end)
+        self.depart = hhmm(timing.depart)
+        self.break_min = timing.break_min
+
+    @property
+    def day_minutes(self) -> int:
+        return self.day_end - self.day_start
+
+    # --- consultants -------------------------------------------------------------------
+
+    @cached_property
+    def free_days(self) -> dict[str, dict[Month, tuple[date, ...]]]:
+        """Consultant -> month -> the open days they are available on."""
+        cal = self.inst.calendar
+        return {c.id: cal.days_free_of(c.unavailable) for c in self.inst.consultants.values()}
+
+    def unavailable_on(self, consultant: Consultant, day: date) -> bool:
+        return any(day in r for r in consultant.unavailable)
+
+    @cached_property
+    def topic_months(self) -> dict[str, list[Month]]:
+        """Topic -> open months it may be held in."""
+        return {
+            t.id: [m for m in self.months if not t.months or m in t.months]
+            for t in self.inst.topics.values()
+        }
+
+    @cached_property
+    def deliverers(self) -> dict[str, list[str]]:
+        return {t: [c.id for c in self.inst.deliverers(t)] for t in self.inst.topics}
+
+    def available_deliverers(self, topic: str, month: Month) -> list[str]:
+        if month not in self.topic_months[topic]:
+            return []
+        return [c for c in self.deliverers[topic] if self.free_days[c].get(month)]
+
+    # --- schools -----------------------------------------------------------------------
+
+    def verifiers(self, school: School, topic: Topic) -> list[str]:
+        """Who may give this school its verification visit on this topic."""
+        if school.curator is not None:
+            return [school.curator] if topic.id in self.inst.consultants[school.curator].topics else []
+        return list(self.deliverers[topic.id])
+
+    def needs_verification(self, school: School) -> bool:
+        return school.verified_on is None
+
+    @cached_property
+    def useful_topics(self) -> dict[str, list[str]]:
+        """School -> non-verification topics that address one of its risks, plus their prerequisites."""
+        out: dict[str, list[str]] = {}
+        topics = self.inst.topics
+        for s in self.inst.schools.values():
+            chosen: list[str] = []
+            stack = [t.id for t in topics.values()
+                     if t.stage != Stage.VERIFICATION and set(t.risks) & set(s.risks)]
+            while stack:
+                t = stack.pop(0)
+                if t in chosen or topics[t].stage == Stage.VERIFICATION:
+                    continue
+                chosen.append(t)
+                stack.extend(topics[t].requires)
+            out[s.id] = sorted(chosen, key=list(topics).index)
+        return out
+
+    def needs_after_verification(self, topic: Topic) -> bool:
+        """Must this topic come after the school's verification?"""
+        if topic.stage == Stage.VERIFICATION:
+            return False
+        if self.inst.settings.rules.verification_first or topic.stage == Stage.PROGRAM:
+            return True
+        return any(self.inst.topics[r].stage == Stage.VERIFICATION for r in topic.requires)
+
+    def attend_months(self, school: School, topic: Topic) -> list[Month]:
+        """Months in which the school could attend the topic, before any other school's choice."""
+        months = [m for m in self.topic_months[topic.id] if self.available_deliverers(topic.id, m)]
+        if self.needs_after_verification(topic):
+            if school.verified_on is None:
+                months = months[1:] if months and months[0] == self.months[0] else months
+            else:
+                months = [m for m in months if month_first_day(m) > school.verified_on]
+        return months
+
+    # --- travel ------------------------------------------------------------------------
+
+    def travel_minutes(self, consultant: str, municipality: str) -> int:
+        home = self.inst.consultants[consultant].municipality
+        km = self.inst.distance_km(home, municipality) * self.inst.settings.timing.road_factor
+        return math.ceil(km / self.inst.settings.timing.travel_speed_kmh * 60)
+
+    def onsite_timing(self, consultant: str, municipality: str, duration: int) -> OnsiteTiming:
+        travel = self.travel_minutes(consultant, municipality)
+        start = max(self.day_start, self.depart + travel)
+        start = -(-start // 30) * 30
+        if start + duration <= self.day_end:
+            return OnsiteTiming(start, False, travel)
+        return OnsiteTiming(self.day_start, True, travel)
+
+    def session_times(self, day: date, start_min: int, duration: int, tz) -> tuple[datetime, datetime]:
+        start = datetime.combine(day, time(start_min // 60, start_min % 60), tzinfo=tz)
+        return start, start + timedelta(minutes=duration)
+
+    def fits_day(self, topic: Topic) -> bool:
+        return topic.duration_min <= self.day_minutes
+
+    def is_onsite(self, topic: Topic) -> bool:
+        return topic.format == Format.ONSITE

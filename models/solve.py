@@ -1,0 +1,210 @@
+"""Solve: month-level phase 1 (coverage) → phase 2 (soft terms) → dates → a `Plan`.
+
+"No solution" is a status, never an exception. Progress (best objective, bound,
+elapsed) goes to the `progress` callable, in Russian.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ortools.sat.python import cp_model
+
+from models.consultation import ConsultationModel, ModelOptions, MonthSolution
+from models.dates import Pending, expand_groups, place_on_days
+from models.domain import Instance, Plan, Session
+from models.score import score_plan
+from models.unmet import explain_unmet
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class SolveOptions:
+    time_limit: float = 60.0  # whole solve, seconds
+    workers: int = 8
+    seed: int = 0
+    progress: Progress | None = None
+    phase1_share: float = 0.4  # of the time limit, at most, for coverage
+    dates_limit: float = 20.0  # seconds at most for the date phase
+
+
+@dataclass
+class PhaseResult:
+    name: str
+    status: str
+    objective: float | None
+    bound: float | None
+    seconds: float
+    variables: int = 0
+    constraints: int = 0
+
+
+@dataclass
+class SolveReport:
+    phases: list[PhaseResult] = field(default_factory=list)
+    month_solution: MonthSolution | None = None
+    unplaced: list[Pending] = field(default_factory=list)
+
+
+class _Progress(cp_model.CpSolverSolutionCallback):
+    def __init__(self, label: str, report: Progress | None, t0: float):
+        super().__init__()
+        self.label, self.report, self.t0 = label, report, t0
+        self.last = -10.0
+
+    def on_solution_callback(self) -> None:
+        now = time.monotonic() - self.t0
+        if self.report is None or now - self.last < 1.0:
+            return
+        self.last = now
+        self.report(
+            f"  {self.label}: лучшее {self.objective_value:,.0f}, граница {self.best_objective_bound:,.0f},"
+            f" {now:.1f} с".replace(",", " ")
+        )
+
+
+def _solver(limit: float, opts: SolveOptions) -> cp_model.CpSolver:
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(0.5, limit)
+    solver.parameters.num_workers = opts.workers
+    solver.parameters.random_seed = opts.seed
+    return solver
+
+
+def solve_consultations(
+    instance: Instance,
+    opts: SolveOptions | None = None,
+    model_options: ModelOptions | None = None,
+    pinned: list[Session] | None = None,
+    preferred: Callable[[Pending], tuple[object, object]] | None = None,
+) -> tuple[Plan, SolveReport]:
+    """Plan the consultation graph. `pinned` sessions (replanning history) are kept as they are."""
+    opts = opts or SolveOptions()
+    say = opts.progress or (lambda _msg: None)
+    t0 = time.monotonic()
+    report = SolveReport()
+
+    say("Строю модель…")
+    cm = ConsultationModel(instance, model_options)
+    model = cm.model
+    n_vars = len(model.proto.variables)
+    say(f"  переменных: {n_vars}, ограничений: {len(model.proto.constraints)}")
+
+    # Phase 1: coverage, priority-1 needs first.
+    coverage = cm.coverage_expr()
+    model.maximize(coverage)
+    solver = _solver(opts.time_limit * opts.phase1_share, opts)
+    say("Фаза 1: максимальное покрытие рисков…")
+    status = solver.solve(model, _Progress("фаза 1", opts.progress, t0))
+    p1 = PhaseResult("coverage", solver.status_name(status),
+                     solver.objective_value if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None,
+                     solver.best_objective_bound, solver.wall_time, n_vars, len(model.proto.constraints))
+    report.phases.append(p1)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        plan = Plan(instance.name, p1.status, None, None, round(time.monotonic() - t0, 2), list(pinned or []), [])
+        plan.unmet = explain_unmet(instance, plan, cm.ix)
+        return plan, report
+    best1 = round(solver.objective_value)
+    hint = {v.index: solver.value(v) for v in _all_vars(cm)}
+
+    # Phase 2: coverage fixed at its optimum, then the weighted soft terms.
+    model.add(coverage >= best1)
+    _pin_full_classes(cm, hint)
+    terms = cm.soft_terms()
+    terms.update(cm.change_terms())
+    model.minimize(sum(weight * expr for expr, weight in terms.values()))
+    model.clear_hints()
+    for var in _all_vars(cm):
+        model.add_hint(var, hint.get(var.index, 0))
+    elapsed = time.monotonic() - t0
+    limit2 = max(1.0, opts.time_limit - elapsed - min(opts.dates_limit, 0.15 * opts.time_limit))
+    solver = _solver(limit2, opts)
+    say("Фаза 2: поездки, ранний старт программ, равномерная нагрузка…")
+    status2 = solver.solve(model, _Progress("фаза 2", opts.progress, t0))
+    ok2 = status2 in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    p2 = PhaseResult("soft", solver.status_name(status2), solver.objective_value if ok2 else None,
+                     solver.best_objective_bound if ok2 else None, solver.wall_time, len(model.proto.variables),
+                     len(model.proto.constraints))
+    report.phases.append(p2)
+    if ok2:
+        month = cm.read(solver.value)
+    else:  # keep phase 1's solution: it is feasible
+        month = cm.read(lambda v: hint.get(v.index, 0))
+    report.month_solution = month
+
+    # Dates.
+    say("Расставляю даты и время…")
+    pending = expand_groups(instance, cm.ix, month.groups)
+    if preferred is not None:
+        for p in pending:
+            p.preferred_day, p.keep_id = preferred(p)
+    remaining = max(2.0, opts.time_limit - (time.monotonic() - t0))
+    placement = place_on_days(instance, cm.ix, pending, pinned, min(opts.dates_limit, remaining),
+                              opts.workers, opts.seed)
+    report.unplaced = placement.unplaced
+    report.phases.append(PhaseResult("dates", placement.status, float(len(placement.unplaced)), 0.0,
+                                     placement.seconds))
+    if placement.unplaced:
+        say(f"  не удалось поставить в календарь консультаций: {len(placement.unplaced)}")
+
+    sessions = sorted(list(pinned or []) + placement.sessions, key=lambda s: (s.start, s.consultant, s.topic))
+    optimal = p1.status == "OPTIMAL" and p2.status == "OPTIMAL" and not placement.unplaced
+    plan = Plan(
+        instance=instance.name,
+        status="OPTIMAL" if optimal else ("FEASIBLE" if ok2 or p1.status else p2.status),
+        objective=p2.objective,
+        bound=p2.bound,
+        solve_seconds=round(time.monotonic() - t0, 2),
+        sessions=sessions,
+        unmet=[],
+    )
+    plan.unmet = explain_unmet(instance, plan, cm.ix, report)
+    plan.score = score_plan(instance, plan)
+    plan.meta = {
+        "phases": [p.__dict__ for p in report.phases],
+        "coverage_objective": p1.objective,
+        "coverage_bound": p1.bound,
+        "weights": {name: w for name, (_e, w) in terms.items()},
+        "workers": opts.workers,
+        "seed": opts.seed,
+        "time_limit": opts.time_limit,
+    }
+    return plan, report
+
+
+def _pin_full_classes(cm: ConsultationModel, values: dict[int, int]) -> None:
+    """Where phase 1 met every coverable need of a priority class, pin those needs to met.
+
+    Lossless (any optimum of phase 1 meets all of them too) and it propagates far better
+    than the weighted sum alone.
+    """
+    inst = cm.inst
+    verify_by_school: dict[str, list] = {}
+    for (s, _t, _c, _m), v in cm.verify.items():
+        verify_by_school.setdefault(s, []).append(v)
+    for p in (1, 2, 3):
+        covs = [v for (s, _r), v in cm.covered.items() if inst.schools[s].priority == p]
+        vers = [vs for s, vs in verify_by_school.items() if inst.schools[s].priority == p]
+        if all(values.get(v.index, 0) for v in covs) and all(
+            any(values.get(v.index, 0) for v in vs) for vs in vers
+        ):
+            for v in covs:
+                cm.model.add(v == 1)
+            for vs in vers:
+                cm.model.add(sum(vs) == 1)
+
+
+def _all_vars(cm: ConsultationModel) -> list[cp_model.IntVar]:
+    return [*cm.attend.values(), *cm.verify.values(), *cm.count.values(), *cm.covered.values()]
+
+
+def gap(objective: float | None, bound: float | None) -> float | None:
+    """Relative gap of a minimisation, 0.0 when proven."""
+    if objective is None or bound is None:
+        return None
+    if abs(objective) < 1e-9:
+        return 0.0 if abs(bound) < 1e-9 else 1.0
+    return max(0.0, (objective - bound) / abs(objective))

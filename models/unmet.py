@@ -1,0 +1,124 @@
+"""Why a need stays unmet: a reason a person can act on, derived from the data and the plan.
+
+Checked in order, first match wins:
+no topic for the risk → nobody delivers one → too few topics for min_topics_per_risk →
+no open month with a free deliverer → the school was never verified (and topics must come
+after verification) → a session could not be put on a date → every deliverer is full in
+every month the topic could be held → the school is at its monthly limit in every such
+month → the rest: the capacity went to needs of higher priority or of other schools.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING
+
+from models.calendar_days import month_of
+from models.domain import VERIFICATION_NEED, Instance, Plan, Stage, Unmet
+from models.index import Index
+from models.score import covered_needs, needs
+
+if TYPE_CHECKING:
+    from models.solve import SolveReport
+
+
+def explain_unmet(instance: Instance, plan: Plan, ix: Index | None = None,
+                  report: SolveReport | None = None) -> list[Unmet]:
+    ix = ix or Index(instance)
+    covered = covered_needs(instance, plan)
+    per_cm = Counter((s.consultant, month_of(s.start.date())) for s in plan.sessions)
+    per_c = Counter(s.consultant for s in plan.sessions)
+    per_sm = Counter((school, month_of(s.start.date())) for s in plan.sessions for school in s.schools)
+    unplaced_schools = {school for p in (report.unplaced if report else []) for school in p.schools}
+    verified_in_plan = {school for (school, r) in covered if r == VERIFICATION_NEED}
+    out = []
+    for school_id, risk in needs(instance):
+        if (school_id, risk) in covered:
+            continue
+        school = instance.schools[school_id]
+        ctx = _Ctx(instance, ix, per_cm, per_c, per_sm)
+        if risk == VERIFICATION_NEED:
+            code, reason = ctx.verification_reason(school)
+        else:
+            code, reason = ctx.risk_reason(school, risk, verified_in_plan, unplaced_schools)
+        out.append(Unmet(school_id, risk, reason, code))
+    return out
+
+
+class _Ctx:
+    def __init__(self, inst: Instance, ix: Index, per_cm: Counter, per_c: Counter, per_sm: Counter):
+        self.inst, self.ix = inst, ix
+        self.per_cm, self.per_c, self.per_sm = per_cm, per_c, per_sm
+
+    def _full(self, c: str, month: str) -> bool:
+        cons = self.inst.consultants[c]
+        if cons.max_total is not None and self.per_c[c] >= cons.max_total:
+            return True
+        return self.per_cm[c, month] >= min(cons.max_per_month, len(self.ix.free_days[c].get(month, ())))
+
+    def _names(self, ids: list[str]) -> str:
+        return ", ".join(f"{c} ({self.inst.consultants[c].name})" for c in ids)
+
+    def verification_reason(self, school) -> tuple[str, str]:
+        inst, ix = self.inst, self.ix
+        vtopics = inst.verification_topics
+        if not vtopics:
+            return "no_verification_topic", "нет темы этапа verification: визит куратора некому запланировать"
+        verifiers = sorted({c for t in vtopics for c in ix.verifiers(school, t)})
+        if not verifiers:
+            return "no_verifier", (f"куратор {school.curator} не ведёт тему верификации" if school.curator
+                                   else "тему верификации не ведёт ни один консультант")
+        months = [m for t in vtopics for m in ix.topic_months[t.id]]
+        free = [(c, m) for c in verifiers for m in months if ix.free_days[c].get(m)]
+        if not free:
+            who = f"куратор {self._names(verifiers)}" if school.curator else "консультанты по верификации"
+            return "verifier_unavailable", f"{who} недоступен во все открытые месяцы"
+        if all(self._full(c, m) for c, m in free):
+            return "verifier_full", (f"{'куратор' if school.curator else 'консультанты'} {self._names(verifiers)}"
+                                     " загружен(ы) полностью во все открытые месяцы")
+        return "capacity_tradeoff", ("не хватило ёмкости: визиты куратора в первую очередь получили школы"
+                                     " более высокого приоритета; увеличьте max_per_month куратора или назначьте другого")
+
+    def risk_reason(self, school, risk: str, verified_in_plan: set[str],
+                    unplaced_schools: set[str]) -> tuple[str, str]:
+        inst, ix = self.inst, self.ix
+        k = inst.settings.rules.min_topics_per_risk
+        title = inst.risks[risk].title if risk in inst.risks else risk
+        topics = [t for t in inst.topics_for_risk(risk) if t.stage != Stage.VERIFICATION]
+        if not topics:
+            return "no_topic", f"ни одна тема не закрывает риск {risk} «{title}»: добавьте тему в topics"
+        delivered = [t for t in topics if ix.deliverers[t.id]]
+        if not delivered:
+            ids = ", ".join(t.id for t in topics)
+            return "no_consultant", f"темы по риску {risk} ({ids}) не ведёт ни один консультант"
+        if len(delivered) < k:
+            return "too_few_topics", (f"по риску {risk} только {len(delivered)} тем(ы), а нужно"
+                                      f" min_topics_per_risk = {k}")
+        options = {t.id: ix.attend_months(school, t) for t in delivered}
+        if not any(options.values()):
+            if school.verified_on is None and inst.settings.rules.verification_first:
+                return "no_month_after_verification", (
+                    f"после визита куратора не остаётся открытого месяца с консультантом по риску {risk}")
+            return "no_open_month", (f"нет открытого месяца, в котором свободен консультант по темам риска {risk}"
+                                     f" ({', '.join(options)})")
+        if school.verified_on is None and school.id not in verified_in_plan:
+            if inst.settings.rules.verification_first or all(ix.needs_after_verification(t) for t in delivered):
+                return "not_verified", ("школа не получила визит куратора (верификацию), а темы начинаются"
+                                        " только после него — см. потребность «verification»")
+        if school.id in unplaced_schools:
+            return "no_date", ("консультацию не удалось поставить на конкретный день: у консультанта или школы"
+                               " нет свободного рабочего дня в этом месяце")
+        pairs = [(t, m, c) for t, months in options.items() for m in months
+                 for c in ix.available_deliverers(t, m)]
+        if pairs and all(self._full(c, m) for _t, m, c in pairs):
+            who = sorted({c for _t, _m, c in pairs})
+            return "consultants_full", (f"консультант(ы) по риску {risk} — {self._names(who)} — загружен(ы)"
+                                        " полностью во все подходящие месяцы (max_per_month / max_total)")
+        limit = inst.settings.rules.school_max_sessions_per_month
+        months = sorted({m for _t, m, _c in pairs})
+        if months and all(self.per_sm[school.id, m] >= limit for m in months):
+            return "school_full", (f"школа уже посещает максимум ({limit}) консультаций в каждом подходящем месяце"
+                                   " (school_max_sessions_per_month)")
+        return "capacity_tradeoff", ("ёмкости консультантов не хватило на все потребности: приоритет получили"
+                                     " школы более высокого приоритета и другие риски; увеличьте max_per_month"
+                                     " или добавьте консультанта по этим темам")

@@ -1,0 +1,155 @@
+"""plan.json and plan.csv, exactly as shared/formats.md describes; written atomically."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from models.domain import ActivityDates, Format, Instance, Plan, Session, Unmet
+from planner.problems import InputError, Problem
+
+
+def plan_to_dict(plan: Plan) -> dict[str, Any]:
+    return {
+        "instance": plan.instance,
+        "status": plan.status,
+        "objective": plan.objective,
+        "bound": plan.bound,
+        "solve_seconds": plan.solve_seconds,
+        "sessions": [
+            {
+                "id": s.id,
+                "topic": s.topic,
+                "consultant": s.consultant,
+                "start": s.start.isoformat(),
+                "end": s.end.isoformat(),
+                "format": str(s.format),
+                "municipality": s.municipality,
+                "schools": list(s.schools),
+            }
+            for s in plan.sessions
+        ],
+        "activities": [
+            {k: v for k, v in {
+                "id": a.id, "start": a.start.isoformat(), "end": a.end.isoformat(),
+                "slack_days": a.slack_days, "critical": a.critical,
+            }.items() if v is not None}
+            for a in plan.activities
+        ],
+        "unmet": [
+            {"school": u.school, "risk": u.risk, "reason": u.reason, **({"code": u.code} if u.code else {})}
+            for u in plan.unmet
+        ],
+        "score": plan.score,
+        "meta": plan.meta,
+    }
+
+
+def plan_from_dict(data: dict[str, Any], display: str = "plan.json") -> Plan:
+    problems: list[Problem] = []
+    sessions = []
+    for i, s in enumerate(data.get("sessions", [])):
+        try:
+            sessions.append(Session(
+                id=str(s["id"]), topic=str(s["topic"]), consultant=str(s["consultant"]),
+                start=datetime.fromisoformat(s["start"]), end=datetime.fromisoformat(s["end"]),
+                format=Format(s["format"]), municipality=s.get("municipality"),
+                schools=tuple(str(x) for x in s.get("schools", [])),
+            ))
+        except (KeyError, ValueError, TypeError) as exc:
+            problems.append(Problem(display, f"сессия №{i + 1} не читается: {exc}", column="sessions"))
+    activities = []
+    for a in data.get("activities", []) or []:
+        try:
+            activities.append(ActivityDates(str(a["id"]), date.fromisoformat(a["start"]),
+                                            date.fromisoformat(a["end"]), a.get("slack_days"), a.get("critical")))
+        except (KeyError, ValueError, TypeError) as exc:
+            problems.append(Problem(display, f"мероприятие не читается: {exc}", column="activities"))
+    unmet = [Unmet(str(u.get("school")), str(u.get("risk")), str(u.get("reason", "")), str(u.get("code", "")))
+             for u in data.get("unmet", []) or []]
+    if problems:
+        raise InputError(problems)
+    return Plan(
+        instance=str(data.get("instance", "")),
+        status=str(data.get("status", "")),
+        objective=data.get("objective"),
+        bound=data.get("bound"),
+        solve_seconds=float(data.get("solve_seconds") or 0.0),
+        sessions=sessions,
+        unmet=unmet,
+        activities=activities,
+        score=data.get("score") or {},
+        meta=data.get("meta") or {},
+    )
+
+
+def read_plan(path: Path) -> Plan:
+    path = Path(path)
+    if not path.exists():
+        raise InputError([Problem(str(path), "нет такого файла плана")])
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError([Problem(path.name, f"файл плана не читается как JSON: {exc}")]) from None
+    if not isinstance(data, dict):
+        raise InputError([Problem(path.name, "файл плана должен быть объектом JSON")])
+    return plan_from_dict(data, path.name)
+
+
+def safe_cell(value: object) -> str:
+    """Text for a spreadsheet cell that Excel will never run as a formula."""
+    text = "" if value is None else str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text
+    return text
+
+
+def plan_csv_text(instance: Instance, plan: Plan) -> str:
+    """One row per (session, school)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["session", "topic", "topic_title", "consultant", "consultant_name", "start", "end",
+                "format", "municipality", "municipality_name", "school", "school_name"])
+    for s in plan.sessions:
+        topic = instance.topics.get(s.topic)
+        cons = instance.consultants.get(s.consultant)
+        mun = instance.municipalities.get(s.municipality) if s.municipality else None
+        for school in s.schools:
+            sch = instance.schools.get(school)
+            w.writerow([safe_cell(v) for v in (
+                s.id, s.topic, topic.title if topic else "", s.consultant, cons.name if cons else "",
+                s.start.isoformat(), s.end.isoformat(), str(s.format), s.municipality or "",
+                mun.name if mun else "", school, sch.name if sch else "",
+            )])
+    return buf.getvalue()
+
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Write a file completely or not at all."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def plan_json_text(plan: Plan) -> str:
+    return json.dumps(plan_to_dict(plan), ensure_ascii=False, indent=2) + "\n"
+
+
+def write_plan_files(instance: Instance, plan: Plan, out_dir: Path) -> list[Path]:
+    json_path, csv_path = out_dir / "plan.json", out_dir / "plan.csv"
+    json_text, csv_text = plan_json_text(plan), plan_csv_text(instance, plan)
+    write_atomic(csv_path, csv_text)
+    write_atomic(json_path, json_text)
+    return [json_path, csv_path]
