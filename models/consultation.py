@@ -214,7 +214,12 @@ class ConsultationModel:
                 counts[t, month, mun].append(var)
         for key, vars_ in groups.items():
             cap = inst.topics[key[0]].capacity
-            self.model.add(sum(vars_) <= cap * sum(counts.get(key, [])))
+            total = sum(counts.get(key, []))
+            self.model.add(sum(vars_) <= cap * total)
+            if cap > 1 and len(vars_) > 1:
+                # Redundant, for a tight LP bound: any one school attending needs a session.
+                for var in vars_:
+                    self.model.add(var <= total)
         vgroups: dict[tuple[str, str, Month, str], list] = defaultdict(list)
         for (s, t, c, month), var in self.verify.items():
             vgroups[t, c, month, inst.schools[s].municipality].append(var)

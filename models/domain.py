@@ -173,6 +173,7 @@ class Session:
     format: Format
     municipality: str | None
     schools: tuple[str, ...]
+    sequence: int = 0  # iCalendar SEQUENCE: raised each time a replan changes the session
 
     @property
     def day(self) -> date:
@@ -210,6 +211,9 @@ class Plan:
     activities: list[ActivityDates] = field(default_factory=list)
     score: dict[str, float] = field(default_factory=dict)
     meta: dict[str, object] = field(default_factory=dict)
+    # Sessions of the baseline that a replan removed: calendars write them as STATUS:CANCELLED
+    # with their `sequence` already raised.
+    cancelled: list[Session] = field(default_factory=list)
 
     def sessions_of_school(self, school: str) -> list[Session]:
         return [s for s in self.sessions if school in s.schools]

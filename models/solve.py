@@ -61,9 +61,14 @@ class _Progress(cp_model.CpSolverSolutionCallback):
             return
         self.last = now
         self.report(
-            f"  {self.label}: лучшее {self.objective_value:,.0f}, граница {self.best_objective_bound:,.0f},"
-            f" {now:.1f} с".replace(",", " ")
+            f"  {self.label}: лучшее {num(self.objective_value)}, граница {num(self.best_objective_bound)},"
+            f" {now:.1f} с"
         )
+
+
+def num(value: float | None) -> str:
+    """12345.0 -> '12 345' (Russian digit grouping)."""
+    return "—" if value is None else f"{value:,.0f}".replace(",", "\u00a0")
 
 
 def _solver(limit: float, opts: SolveOptions) -> cp_model.CpSolver:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from pathlib import Path
@@ -40,6 +41,13 @@ def _cmd_template(args: argparse.Namespace) -> int:
     return 0
 
 
+# Each area of the application registers its own subcommands with `register(sub)`, so the
+# commands live next to the code they drive.
+COMMAND_MODULES = (
+    "planner.pipeline",  # solve, validate
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="planner",
@@ -58,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("out", help="путь к создаваемому файлу .xlsx")
     p.add_argument("--from", dest="source", help="заполнить книгу данными существующего экземпляра")
     p.set_defaults(func=_cmd_template)
+
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
     return parser
 
 

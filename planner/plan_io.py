@@ -22,19 +22,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "objective": plan.objective,
         "bound": plan.bound,
         "solve_seconds": plan.solve_seconds,
-        "sessions": [
-            {
-                "id": s.id,
-                "topic": s.topic,
-                "consultant": s.consultant,
-                "start": s.start.isoformat(),
-                "end": s.end.isoformat(),
-                "format": str(s.format),
-                "municipality": s.municipality,
-                "schools": list(s.schools),
-            }
-            for s in plan.sessions
-        ],
+        "sessions": [_session_dict(s) for s in plan.sessions],
         "activities": [
             {k: v for k, v in {
                 "id": a.id, "start": a.start.isoformat(), "end": a.end.isoformat(),
@@ -48,22 +36,45 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         ],
         "score": plan.score,
         "meta": plan.meta,
+        **({"cancelled": [_session_dict(s) for s in plan.cancelled]} if plan.cancelled else {}),
     }
+
+
+def _session_dict(s: Session) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": s.id,
+        "topic": s.topic,
+        "consultant": s.consultant,
+        "start": s.start.isoformat(),
+        "end": s.end.isoformat(),
+        "format": str(s.format),
+        "municipality": s.municipality,
+        "schools": list(s.schools),
+    }
+    if s.sequence:
+        out["sequence"] = s.sequence
+    return out
+
+
+def _session_from(s: Any) -> Session:
+    return Session(
+        id=str(s["id"]), topic=str(s["topic"]), consultant=str(s["consultant"]),
+        start=datetime.fromisoformat(s["start"]), end=datetime.fromisoformat(s["end"]),
+        format=Format(s["format"]), municipality=s.get("municipality"),
+        schools=tuple(str(x) for x in s.get("schools", [])),
+        sequence=int(s.get("sequence") or 0),
+    )
 
 
 def plan_from_dict(data: dict[str, Any], display: str = "plan.json") -> Plan:
     problems: list[Problem] = []
-    sessions = []
-    for i, s in enumerate(data.get("sessions", [])):
-        try:
-            sessions.append(Session(
-                id=str(s["id"]), topic=str(s["topic"]), consultant=str(s["consultant"]),
-                start=datetime.fromisoformat(s["start"]), end=datetime.fromisoformat(s["end"]),
-                format=Format(s["format"]), municipality=s.get("municipality"),
-                schools=tuple(str(x) for x in s.get("schools", [])),
-            ))
-        except (KeyError, ValueError, TypeError) as exc:
-            problems.append(Problem(display, f"сессия №{i + 1} не читается: {exc}", column="sessions"))
+    sessions, cancelled = [], []
+    for key, into in (("sessions", sessions), ("cancelled", cancelled)):
+        for i, s in enumerate(data.get(key, []) or []):
+            try:
+                into.append(_session_from(s))
+            except (KeyError, ValueError, TypeError, AttributeError) as exc:
+                problems.append(Problem(display, f"сессия №{i + 1} не читается: {exc}", column=key))
     activities = []
     for a in data.get("activities", []) or []:
         try:
@@ -86,6 +97,7 @@ def plan_from_dict(data: dict[str, Any], display: str = "plan.json") -> Plan:
         activities=activities,
         score=data.get("score") or {},
         meta=data.get("meta") or {},
+        cancelled=cancelled,
     )
 
 
@@ -145,6 +157,46 @@ def write_atomic(path: Path, data: str | bytes) -> None:
 
 def plan_json_text(plan: Plan) -> str:
     return json.dumps(plan_to_dict(plan), ensure_ascii=False, indent=2) + "\n"
+
+
+def write_bundle(out_dir: Path, files: dict[str, str | bytes]) -> list[Path]:
+    """Write a set of generated files (relative path -> content), each atomically.
+
+    Every content is produced in memory before this is called, so a failure while building
+    outputs leaves the folder untouched; each file is replaced whole, never half-written.
+    """
+    written = []
+    for rel in sorted(files):
+        path = Path(out_dir) / rel
+        write_atomic(path, files[rel])
+        written.append(path)
+    return written
+
+
+def instance_for_plan(plan: Plan, plan_path: Path, instance_arg: str | Path | None = None) -> Instance:
+    """The instance a plan was made from: `--instance` if given, else the path stored in the plan.
+
+    The stored path (meta.instance_path) is tried as written (relative to the current folder),
+    then relative to the plan file, then `instances/<plan.instance>`.
+    """
+    from planner.validation import load_instance
+
+    candidates: list[Path] = []
+    if instance_arg:
+        candidates.append(Path(instance_arg))
+    else:
+        stored = plan.meta.get("instance_path") if isinstance(plan.meta, dict) else None
+        if stored:
+            candidates += [Path(str(stored)), Path(plan_path).parent / str(stored)]
+        candidates.append(Path("instances") / plan.instance)
+    for path in candidates:
+        if path.exists():
+            instance, _ = load_instance(path)
+            return instance
+    raise InputError([Problem(
+        str(plan_path), "не найден экземпляр, из которого построен план; укажите его: --instance ПАПКА",
+        column="instance", value=str(candidates[0]) if candidates else plan.instance,
+    )])
 
 
 def write_plan_files(instance: Instance, plan: Plan, out_dir: Path) -> list[Path]:

@@ -1,0 +1,196 @@
+"""The main job, one arrow at a time: files → instance → model → solve → plan → exports.
+
+`planner solve` and `planner validate` live here. Every output is built in memory first
+and written only when everything is ready, each file atomically: a failure leaves the
+output folder as it was.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from models.domain import VERIFICATION_NEED, Instance, Plan
+from models.score import load_by_month
+from models.solve import SolveOptions, gap, num, solve_consultations
+from models.validate import Violation, validate
+from planner.plan_io import plan_csv_text, plan_json_text, read_plan, write_bundle
+from planner.problems import InputError, Problem
+
+DEFAULT_TIME_LIMIT = 20.0
+DEFAULT_WORKERS = 8
+
+
+def say(message: str) -> None:
+    """Progress for people: to stderr, flushed, so that stdout stays the result."""
+    print(message, file=sys.stderr, flush=True)
+
+
+class PlanInvalid(Exception):
+    """The solver produced a plan that breaks a rule: a bug, never written out."""
+
+    def __init__(self, violations: list[Violation]):
+        super().__init__(f"{len(violations)} нарушений")
+        self.violations = violations
+
+
+# --- the arrows --------------------------------------------------------------------------
+
+
+def load(path: str | Path) -> Instance:
+    """files → validated instance (InputError lists every problem)."""
+    from planner.validation import load_instance
+
+    instance, warnings = load_instance(path)
+    for w in warnings:
+        say(w.render())
+    return instance
+
+
+def plan_instance(instance: Instance, opts: SolveOptions, instance_path: str | Path | None = None) -> Plan:
+    """instance → model → solve → plan, checked by the independent validator."""
+    plan, _report = solve_consultations(instance, opts)
+    if instance_path is not None:
+        plan.meta["instance_path"] = str(instance_path)
+    violations = validate(instance, plan)
+    if violations:
+        raise PlanInvalid(violations)
+    return plan
+
+
+def output_files(instance: Instance, plan: Plan, *, calendars: bool = True,
+                 documents: bool = True) -> dict[str, str | bytes]:
+    """plan → every export, in memory (relative path → content)."""
+    files: dict[str, str | bytes] = {
+        "plan.json": plan_json_text(plan),
+        "plan.csv": plan_csv_text(instance, plan),
+    }
+    return files
+
+
+# --- summary -----------------------------------------------------------------------------
+
+
+def plan_summary(instance: Instance, plan: Plan) -> str:
+    """A short Russian account of a plan: what a working group reads first."""
+    sc = plan.score
+    lines = [
+        f"План «{plan.instance}»: статус решателя {plan.status}, "
+        + (f"целевая функция {num(plan.objective)}, граница {num(plan.bound)},"
+           f" разрыв {_pct(gap(plan.objective, plan.bound))}"
+           if plan.objective is not None and plan.bound is not None else "решение не найдено")
+        + f", {plan.solve_seconds:.1f} с",
+        f"  Консультаций: {len(plan.sessions)} (выездных {sum(1 for s in plan.sessions if s.format == 'onsite')},"
+        f" онлайн {sum(1 for s in plan.sessions if s.format == 'online')}); участий школ: {sc.get('attendance', 0)}",
+        f"  Потребности закрыты: {sc.get('needs_covered', 0)} из {sc.get('needs_total', 0)}"
+        f" ({100 * float(sc.get('coverage_share', 0)):.1f}%), из них верификаций {sc.get('verifications_covered', 0)}",
+        f"  Поездки: {num(sc.get('travel_km', 0))} км туда и обратно",
+    ]
+    load = Counter(s.consultant for s in plan.sessions)
+    if load:
+        months = load_by_month(plan)
+        lines.append(f"  Нагрузка консультантов: от {min(load.get(c, 0) for c in instance.consultants)}"
+                     f" до {max(load.values())} консультаций за период:")
+        for cid, c in instance.consultants.items():
+            n = load.get(cid, 0)
+            if n:
+                per = ", ".join(f"{m[5:]}.{m[:4]}: {k}" for m, k in sorted(months[cid].items()))
+                lines.append(f"    {c.name} — {n} ({per})")
+    if plan.unmet:
+        lines.append(f"  Непокрытые потребности: {len(plan.unmet)}")
+        by_reason = Counter(u.reason for u in plan.unmet)
+        for reason, n in by_reason.most_common():
+            examples = [f"{u.school}/{'верификация' if u.risk == VERIFICATION_NEED else u.risk}"
+                        for u in plan.unmet if u.reason == reason][:5]
+            more = " …" if n > len(examples) else ""
+            lines.append(f"    {n} × {reason} ({', '.join(examples)}{more})")
+    else:
+        lines.append("  Непокрытых потребностей нет: каждый риск каждой школы закрыт.")
+    return "\n".join(lines)
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.2f}%"
+
+
+# --- commands ----------------------------------------------------------------------------
+
+
+def _default_out(instance_path: str | Path, instance: Instance) -> Path:
+    return Path("outputs") / instance.name
+
+
+def _solve_options(args: argparse.Namespace) -> SolveOptions:
+    problems = []
+    if args.time_limit <= 0:
+        problems.append(Problem("командная строка", "нужно положительное число секунд", column="--time-limit",
+                                value=str(args.time_limit)))
+    if args.workers < 1:
+        problems.append(Problem("командная строка", "нужно не меньше 1 потока", column="--workers",
+                                value=str(args.workers)))
+    if problems:
+        raise InputError(problems)
+    return SolveOptions(time_limit=args.time_limit, workers=args.workers, seed=args.seed, progress=say)
+
+
+def _cmd_solve(args: argparse.Namespace) -> int:
+    t0 = time.monotonic()
+    opts = _solve_options(args)
+    say(f"Читаю экземпляр {args.instance}…")
+    instance = load(args.instance)
+    say(f"  школ {len(instance.schools)}, консультантов {len(instance.consultants)}, тем {len(instance.topics)}")
+    try:
+        plan = plan_instance(instance, opts, args.instance)
+    except PlanInvalid as exc:
+        return _report_invalid(exc.violations)
+    out = Path(args.out) if args.out else _default_out(args.instance, instance)
+    say("Готовлю файлы…")
+    files = output_files(instance, plan, calendars=not args.no_calendars, documents=not args.no_documents)
+    written = write_bundle(out, files)
+    print(plan_summary(instance, plan))
+    print(f"Записано в {out}: " + ", ".join(sorted({str(p.relative_to(out)).split('/')[0] for p in written})))
+    say(f"Всего {time.monotonic() - t0:.1f} с")
+    return 0
+
+
+def _report_invalid(violations: list[Violation]) -> int:
+    print("Внутренняя ошибка: построенный план нарушает правила, файлы не записаны:", file=sys.stderr)
+    for v in violations[:50]:
+        print("  " + v.render(), file=sys.stderr)
+    return 3
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    plan = read_plan(Path(args.plan))
+    instance = load(args.instance)
+    violations = validate(instance, plan)
+    if not violations:
+        print(f"План {args.plan} соблюдает все правила экземпляра «{instance.name}»:"
+              f" {len(plan.sessions)} консультаций, непокрытых потребностей {len(plan.unmet)} (все с причинами).")
+        return 0
+    print(f"План {args.plan} нарушает правила ({len(violations)}):")
+    for v in violations:
+        print("  " + v.render())
+    return 1
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("solve", help="построить график консультаций и записать план и все выгрузки")
+    p.add_argument("instance", help="папка экземпляра или книга .xlsx")
+    p.add_argument("--out", help="папка для результатов (по умолчанию outputs/<экземпляр>)")
+    p.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT,
+                   help=f"предел времени решателя, с (по умолчанию {DEFAULT_TIME_LIMIT:g})")
+    p.add_argument("--workers", type=int, default=DEFAULT_WORKERS,
+                   help=f"потоков решателя (по умолчанию {DEFAULT_WORKERS})")
+    p.add_argument("--seed", type=int, default=0, help="зерно случайности решателя (по умолчанию 0)")
+    p.add_argument("--no-calendars", action="store_true", help="не писать календари .ics")
+    p.add_argument("--no-documents", action="store_true", help="не писать appendix.docx, plan.xlsx, report.html")
+    p.set_defaults(func=_cmd_solve)
+
+    p = sub.add_parser("validate", help="проверить план на все правила (без решателя)")
+    p.add_argument("instance", help="папка экземпляра или книга .xlsx")
+    p.add_argument("plan", help="файл plan.json")
+    p.set_defaults(func=_cmd_validate)
