@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
-from models.calendar_days import Month
-from models.domain import Instance, Stage
+from models.calendar_days import Month, month_of
+from models.domain import Instance, Plan, Stage
 from models.index import Index
 
 Key = tuple  # index tuples of the variable dictionaries
@@ -365,6 +365,56 @@ class ConsultationModel:
             weights[p] = w
             w = w * (needs[p] + 1)
         return weights
+
+    def values_from_plan(self, plan: Plan) -> tuple[dict[int, int], int]:
+        """Month-level values of a dated plan (variable index -> value) and its coverage value."""
+        return self.values_from_groups(
+            MonthSession(s.topic, s.consultant, month_of(s.start.date()), s.municipality, 1, list(s.schools))
+            for s in plan.sessions
+        )
+
+    def values_from_groups(self, groups) -> tuple[dict[int, int], int]:
+        """Month-level values of session groups (variable index -> value) and their coverage value.
+
+        Used to hint the solver with another plan: the greedy baseline, or the baseline of
+        a replan. Parts of the plan the model has no variable for are left out.
+        """
+        inst, k = self.inst, self.inst.settings.rules.min_topics_per_risk
+        values: dict[int, int] = {v.index: 0 for v in
+                                  [*self.attend.values(), *self.verify.values(), *self.covered.values()]}
+        counts: dict[tuple, int] = defaultdict(int)
+        attended: dict[str, set[str]] = defaultdict(set)
+        for sess in groups:
+            month = sess.month
+            topic = inst.topics.get(sess.topic)
+            if topic is None:
+                continue
+            counts[sess.topic, sess.consultant, month, sess.municipality] += sess.count
+            for school in sess.schools:
+                attended[school].add(sess.topic)
+                var = (self.verify.get((school, sess.topic, sess.consultant, month))
+                       if topic.stage == Stage.VERIFICATION else self.attend.get((school, sess.topic, month)))
+                if var is not None:
+                    values[var.index] = 1
+        for key, var in self.count.items():
+            values[var.index] = min(counts.get(key, 0), list(self.model.proto.variables[var.index].domain)[-1])
+        w = self.coverage_weights()
+        coverage = 0
+        for (s, r), var in self.covered.items():
+            if sum(1 for t in attended.get(s, ()) if r in inst.topics[t].risks) >= k:
+                values[var.index] = 1
+                coverage += w[inst.schools[s].priority]
+        for (s, t, c, m), var in self.verify.items():
+            if values[var.index]:
+                coverage += w[inst.schools[s].priority]
+        return values, coverage
+
+    def coverage_upper_bound(self) -> int:
+        """Coverage if every need with a variable were met (no plan can do better)."""
+        w = self.coverage_weights()
+        ub = sum(w[self.inst.schools[s].priority] for (s, _r) in self.covered)
+        ub += sum(w[self.inst.schools[s].priority] for s in {k[0] for k in self.verify})
+        return ub
 
     def coverage_expr(self) -> cp_model.LinearExpr:
         w = self.coverage_weights()

@@ -164,6 +164,11 @@ def _first_day(month: Month):
     return month_first_day(month)
 
 
+def greedy_groups(instance: Instance) -> list[MonthSession]:
+    """The greedy's month-level sessions (used as a solver hint too)."""
+    return _Greedy(instance).run()
+
+
 def greedy_plan(instance: Instance, workers: int = 2) -> Plan:
     """The first-come greedy plan, dated and scored like the optimiser's."""
     t0 = time.monotonic()

@@ -15,6 +15,7 @@ from ortools.sat.python import cp_model
 from models.consultation import ConsultationModel, ModelOptions, MonthSolution
 from models.dates import Pending, expand_groups, place_on_days
 from models.domain import Instance, Plan, Session
+from models.greedy import greedy_groups
 from models.score import score_plan
 from models.unmet import explain_unmet
 
@@ -29,6 +30,8 @@ class SolveOptions:
     progress: Progress | None = None
     phase1_share: float = 0.4  # of the time limit, at most, for coverage
     dates_limit: float = 20.0  # seconds at most for the date phase
+    # Phase 2 stops once its proven relative gap is this small (0 = prove optimality).
+    relative_gap: float = 0.01
 
 
 @dataclass
@@ -85,6 +88,7 @@ def solve_consultations(
     model_options: ModelOptions | None = None,
     pinned: list[Session] | None = None,
     preferred: Callable[[Pending], tuple[object, object]] | None = None,
+    hint_plan: Plan | None = None,
 ) -> tuple[Plan, SolveReport]:
     """Plan the consultation graph. `pinned` sessions (replanning history) are kept as they are."""
     opts = opts or SolveOptions()
@@ -98,22 +102,50 @@ def solve_consultations(
     n_vars = len(model.proto.variables)
     say(f"  переменных: {n_vars}, ограничений: {len(model.proto.constraints)}")
 
-    # Phase 1: coverage, priority-1 needs first.
+    # A ready plan to start from: the replan's baseline, or the first-come greedy.
     coverage = cm.coverage_expr()
-    model.maximize(coverage)
-    solver = _solver(opts.time_limit * opts.phase1_share, opts)
-    say("Фаза 1: максимальное покрытие рисков…")
-    status = solver.solve(model, _Progress("фаза 1", opts.progress, t0))
-    p1 = PhaseResult("coverage", solver.status_name(status),
-                     solver.objective_value if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None,
-                     solver.best_objective_bound, solver.wall_time, n_vars, len(model.proto.constraints))
-    report.phases.append(p1)
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        plan = Plan(instance.name, p1.status, None, None, round(time.monotonic() - t0, 2), list(pinned or []), [])
-        plan.unmet = explain_unmet(instance, plan, cm.ix)
-        return plan, report
-    best1 = round(solver.objective_value)
-    hint = {v.index: solver.value(v) for v in _all_vars(cm)}
+    hint_source, candidate, cand_cov = "phase 1", None, -1
+    if hint_plan is not None:
+        candidate, cand_cov = cm.values_from_plan(hint_plan)
+        hint_source = "baseline"
+    elif model_options is None or model_options.fixed_counts is None:
+        candidate, cand_cov = cm.values_from_groups(greedy_groups(instance))
+        hint_source = "greedy"
+    upper = cm.coverage_upper_bound()
+
+    # Phase 1: coverage, priority-1 needs first. Skipped when the candidate already covers
+    # every need that has a variable at all (the trivial upper bound) and is feasible.
+    if candidate is not None and cand_cov >= upper and _feasible(cm, candidate, opts):
+        say("Фаза 1: покрытие максимально уже у начального плана (все покрываемые потребности закрыты)")
+        p1 = PhaseResult("coverage", "OPTIMAL", float(upper), float(upper), 0.0, n_vars,
+                         len(model.proto.constraints))
+        report.phases.append(p1)
+        best1, hint = upper, candidate
+    else:
+        model.maximize(coverage)
+        if candidate is not None:
+            for var in _all_vars(cm):
+                model.add_hint(var, candidate.get(var.index, 0))
+        solver = _solver(opts.time_limit * opts.phase1_share, opts)
+        say("Фаза 1: максимальное покрытие рисков…")
+        status = solver.solve(model, _Progress("фаза 1", opts.progress, t0))
+        p1 = PhaseResult("coverage", solver.status_name(status),
+                         solver.objective_value if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None,
+                         solver.best_objective_bound, solver.wall_time, n_vars, len(model.proto.constraints))
+        report.phases.append(p1)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            plan = Plan(instance.name, p1.status, None, None, round(time.monotonic() - t0, 2),
+                        list(pinned or []), [])
+            plan.unmet = explain_unmet(instance, plan, cm.ix)
+            return plan, report
+        best1 = round(solver.objective_value)
+        hint = {v.index: solver.value(v) for v in _all_vars(cm)}
+        if candidate is not None and cand_cov >= best1:
+            # Phase 1's solution is arbitrary in everything but coverage; a plan that covers as
+            # much and was built with travel and earliness in mind starts phase 2 far better.
+            hint = candidate
+        else:
+            hint_source = "phase 1"
 
     # Phase 2: coverage fixed at its optimum, then the weighted soft terms.
     model.add(coverage >= best1)
@@ -127,10 +159,14 @@ def solve_consultations(
     elapsed = time.monotonic() - t0
     limit2 = max(1.0, opts.time_limit - elapsed - min(opts.dates_limit, 0.15 * opts.time_limit))
     solver = _solver(limit2, opts)
+    solver.parameters.relative_gap_limit = opts.relative_gap
     say("Фаза 2: поездки, ранний старт программ, равномерная нагрузка…")
     status2 = solver.solve(model, _Progress("фаза 2", opts.progress, t0))
     ok2 = status2 in (cp_model.OPTIMAL, cp_model.FEASIBLE)
-    p2 = PhaseResult("soft", solver.status_name(status2), solver.objective_value if ok2 else None,
+    name2 = solver.status_name(status2)
+    if status2 == cp_model.OPTIMAL and solver.objective_value > solver.best_objective_bound + 1e-6:
+        name2 = "FEASIBLE"  # stopped by the gap limit: proven within the gap, not optimal
+    p2 = PhaseResult("soft", name2, solver.objective_value if ok2 else None,
                      solver.best_objective_bound if ok2 else None, solver.wall_time, len(model.proto.variables),
                      len(model.proto.constraints))
     report.phases.append(p2)
@@ -171,6 +207,7 @@ def solve_consultations(
     plan.meta = {
         "phases": [p.__dict__ for p in report.phases],
         "coverage_objective": p1.objective,
+        "phase2_hint": hint_source,
         "coverage_bound": p1.bound,
         "weights": {name: w for name, (_e, w) in terms.items()},
         "workers": opts.workers,
@@ -200,6 +237,18 @@ def _pin_full_classes(cm: ConsultationModel, values: dict[int, int]) -> None:
                 cm.model.add(v == 1)
             for vs in vers:
                 cm.model.add(sum(vs) == 1)
+
+
+def _feasible(cm: ConsultationModel, values: dict[int, int], opts: SolveOptions) -> bool:
+    """Is this full assignment feasible in the model? (A copy with every variable fixed.)"""
+    trial = cm.model.clone()
+    for var in _all_vars(cm):
+        v = values.get(var.index, 0)
+        trial.add(trial.get_int_var_from_proto_index(var.index) == v)
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = 5.0
+    solver.parameters.num_workers = 1
+    return solver.solve(trial) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
 
 
 def _all_vars(cm: ConsultationModel) -> list[cp_model.IntVar]:

@@ -1,0 +1,192 @@
+"""Benchmark: instance size, time, objective, bound, gap, memory — and ratios to baselines.
+
+    python -m planner.benchmark                 # Kuzbass + synthetic 300 and 1000 schools
+    python -m planner.benchmark --quick         # Kuzbass only
+    python -m planner.benchmark --cases kuzbass,300 --time-limit 20
+
+Every run happens in its own subprocess, so that its peak memory (ru_maxrss) is its
+own. The machines are shared and noisy: compare the ratios within one run (optimiser
+vs the first-come greedy, vs the working group's reference graph), not absolute
+seconds across runs. The table is printed and written to outputs/benchmark.md.
+
+This is not a test: nothing here asserts; it measures and prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+KUZBASS = ROOT / "instances" / "kuzbass-2022"
+
+
+# --- one measured run (in a subprocess) -------------------------------------------------
+
+
+def _load(case: str, tmp: Path):
+    from planner.synthetic import make_instance
+    from planner.validation import load_instance
+
+    if case == "kuzbass":
+        path = KUZBASS
+    else:
+        path = make_instance(tmp / f"synthetic-{case}", int(case), seed=1)
+    instance, _ = load_instance(path)
+    return instance
+
+
+def _reference_counts(path: Path) -> dict[tuple[str, str, str], int]:
+    counts: dict[tuple[str, str, str], int] = {}
+    with path.open(encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            key = (row["topic"], row["consultant"], row["month"])
+            counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def run_one(case: str, method: str, time_limit: float, workers: int) -> dict:
+    from models.consultation import ModelOptions
+    from models.greedy import greedy_plan
+    from models.solve import SolveOptions, gap, solve_consultations
+    from models.validate import validate
+
+    with tempfile.TemporaryDirectory() as tmp:
+        instance = _load(case, Path(tmp))
+    t0 = time.monotonic()
+    variables = None
+    if method == "greedy":
+        plan = greedy_plan(instance, workers=workers)
+    else:
+        options = None
+        if method == "reference":
+            # The working group's own graph: the same sessions (topic, consultant, month) at most;
+            # verification visits are free to place (the reference lists none).
+            options = ModelOptions(fixed_counts=_reference_counts(KUZBASS / "reference-graph.csv"))
+        plan, report = solve_consultations(instance, SolveOptions(time_limit=time_limit, workers=workers),
+                                           options)
+        variables = report.phases[0].variables if report.phases else None
+    seconds = time.monotonic() - t0
+    violations = validate(instance, plan)
+    sc = plan.score
+    return {
+        "case": case, "method": method, "schools": len(instance.schools),
+        "consultants": len(instance.consultants), "topics": len(instance.topics),
+        "variables": variables, "status": plan.status,
+        "objective": plan.objective, "bound": plan.bound, "gap": gap(plan.objective, plan.bound),
+        "weighted": sc.get("weighted_total"), "seconds": round(seconds, 2),
+        "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "needs": sc.get("needs_total"), "covered": sc.get("needs_covered"),
+        "coverage": sc.get("coverage_share"), "unmet": len(plan.unmet),
+        "travel_km": sc.get("travel_km"), "sessions": sc.get("sessions"), "max_load": sc.get("max_load"),
+        "early_program": sc.get("early_program"), "violations": len(violations),
+    }
+
+
+# --- the table --------------------------------------------------------------------------
+
+
+def _fmt(value, kind: str = "") -> str:
+    if value is None:
+        return "—"
+    if kind == "pct":
+        return f"{100 * value:.2f}%"
+    if isinstance(value, float):
+        return f"{value:,.1f}".replace(",", " ")
+    if isinstance(value, int):
+        return f"{value:,}".replace(",", " ")
+    return str(value)
+
+
+def table(rows: list[dict]) -> str:
+    head = ["case", "method", "schools", "consultants", "topics", "variables", "status", "objective", "bound",
+            "gap", "seconds", "peak MB", "coverage", "unmet", "travel km", "sessions", "max load", "violations"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        cells = [r["case"], r["method"], r["schools"], r["consultants"], r["topics"], r["variables"], r["status"],
+                 r["objective"], r["bound"], _fmt(r["gap"], "pct"), r["seconds"], r["peak_mb"],
+                 _fmt(r["coverage"], "pct"), r["unmet"], r["travel_km"], r["sessions"], r["max_load"],
+                 r["violations"]]
+        lines.append("| " + " | ".join(_fmt(c) if not isinstance(c, str) else c for c in cells) + " |")
+    return "\n".join(lines)
+
+
+def ratios(rows: list[dict]) -> str:
+    out = []
+    by = {(r["case"], r["method"]): r for r in rows}
+    for case in dict.fromkeys(r["case"] for r in rows):
+        opt = by.get((case, "optimiser"))
+        if not opt:
+            continue
+        for base in ("greedy", "reference"):
+            b = by.get((case, base))
+            if not b:
+                continue
+            travel = opt["travel_km"] / b["travel_km"] if b["travel_km"] else None
+            out.append(
+                f"- {case}: optimiser vs {base}: coverage {_fmt(opt['coverage'], 'pct')} vs {_fmt(b['coverage'], 'pct')},"
+                f" travel ×{travel:.2f}" if travel is not None else f"- {case}: optimiser vs {base}: no travel"
+            )
+            out[-1] += (f", weighted objective ×{opt['weighted'] / b['weighted']:.2f}" if b["weighted"] else "")
+            out[-1] += f", time ×{opt['seconds'] / max(b['seconds'], 0.01):.1f}"
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m planner.benchmark", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cases", default="kuzbass,300,1000", help="kuzbass and/or school counts of synthetic instances")
+    parser.add_argument("--quick", action="store_true", help="Kuzbass only")
+    parser.add_argument("--time-limit", type=float, default=None,
+                        help="solver limit per run, s (default: 20 for Kuzbass, 60 for 300, 120 for 1000)")
+    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--out", default=str(ROOT / "outputs" / "benchmark.md"))
+    parser.add_argument("--one", nargs=2, metavar=("CASE", "METHOD"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.one:
+        print(json.dumps(run_one(args.one[0], args.one[1], args.time_limit or 20, args.workers)))
+        return 0
+
+    cases = ["kuzbass"] if args.quick else [c.strip() for c in args.cases.split(",") if c.strip()]
+    default_limit = {"kuzbass": 20.0, "300": 60.0, "1000": 120.0}
+    rows = []
+    for case in cases:
+        methods = ["greedy", "optimiser"] + (["reference"] if case == "kuzbass" else [])
+        for method in methods:
+            limit = args.time_limit or default_limit.get(case, 60.0)
+            print(f"… {case} / {method} (limit {limit:g} s)", file=sys.stderr, flush=True)
+            proc = subprocess.run(
+                [sys.executable, "-m", "planner.benchmark", "--one", case, method, "--time-limit", str(limit),
+                 "--workers", str(args.workers)],
+                capture_output=True, text=True, cwd=ROOT, stdin=subprocess.DEVNULL,
+            )
+            if proc.returncode != 0:
+                print(proc.stderr[-2000:], file=sys.stderr)
+                continue
+            rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    text = "\n".join([
+        f"Benchmark, {time.strftime('%Y-%m-%d %H:%M')}, workers={args.workers}",
+        "",
+        table(rows),
+        "",
+        "Ratios in this run:",
+        ratios(rows),
+        "",
+    ])
+    print(text)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
