@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import date
 
 from ortools.sat.python import cp_model
 
@@ -47,6 +48,8 @@ class ModelOptions:
     frozen_verify: set[tuple[str, str, str, Month]] = field(default_factory=set)
     # Replanning: months before this one are history (no new sessions).
     first_free_month: Month | None = None
+    # Replanning: new sessions only on this day or later (the freeze date; may be mid-month).
+    free_from: date | None = None
     # Replanning: baseline counts and attendance, for the "changed" penalty and the hint.
     baseline_counts: dict[tuple[str, str, Month, str | None], int] | None = None
     baseline_attend: set[tuple[str, str, Month]] | None = None
@@ -212,10 +215,19 @@ class ConsultationModel:
         for (t, c, month, mun), var in self.count.items():
             if inst.topics[t].stage != Stage.VERIFICATION:
                 counts[t, month, mun].append(var)
+        frozen_n: dict[tuple[str, Month, str | None], int] = defaultdict(int)
+        for (t, c, month, mun), n in self.opt.frozen_counts.items():
+            if inst.topics[t].stage != Stage.VERIFICATION:
+                frozen_n[t, month, mun] += n
         for key, vars_ in groups.items():
             cap = inst.topics[key[0]].capacity
             total = sum(counts.get(key, []))
             self.model.add(sum(vars_) <= cap * total)
+            if frozen_n.get(key):
+                # Replanning: history sessions are full as they were; new schools need new sessions.
+                new = [v for (s, t, month), v in self.attend.items()
+                       if (t, month, self._mun(s, t)) == key and (s, t, month) not in self.opt.frozen_attend]
+                self.model.add(sum(new) <= cap * (total - frozen_n[key]))
             if cap > 1 and len(vars_) > 1:
                 # Redundant, for a tight LP bound: any one school attending needs a session.
                 for var in vars_:
@@ -247,10 +259,26 @@ class ConsultationModel:
                 minutes[c, month].append(days * full_day * var)
             else:
                 minutes[c, month].append((topic.duration_min + ix.break_min) * var)
+        # Replanning from a mid-month freeze date: only days from it on are free for new
+        # sessions; the frozen history of that month brings its own minutes along.
+        frozen_minutes: dict[tuple[str, Month], int] = defaultdict(int)
+        cut = self.opt.free_from
+        for (t, c, month, mun), n in self.opt.frozen_counts.items():
+            topic = inst.topics[t]
+            if mun is not None and ix.is_onsite(topic):
+                days = 2 if ix.onsite_timing(c, mun, topic.duration_min).overnight else 1
+                frozen_minutes[c, month] += n * days * full_day
+            else:
+                frozen_minutes[c, month] += n * (topic.duration_min + ix.break_min)
         for (c, month), vars_ in per_cm.items():
             self.model.add(sum(vars_) <= inst.consultants[c].max_per_month)
-            free = len(ix.free_days[c].get(month, ()))
-            self.model.add(sum(minutes[c, month]) <= free * full_day)
+            days = ix.free_days[c].get(month, ())
+            if cut is not None:
+                days = tuple(d for d in days if d >= cut)
+            room = len(days) * full_day
+            if cut is not None and month <= month_of(cut):
+                room += frozen_minutes[c, month]
+            self.model.add(sum(minutes[c, month]) <= room)
 
     def _consultant_total_capacity(self) -> None:
         """Σ count[·,c,·,·] ≤ max_total(c) when set."""
@@ -507,8 +535,9 @@ class ConsultationModel:
     def read(self, value) -> MonthSolution:
         """Turn solver values into session groups (`value` maps a variable to its value)."""
         inst = self.inst
-        attend = {k for k, v in self.attend.items() if value(v)}
-        verify = {k for k, v in self.verify.items() if value(v)}
+        # Frozen history is not read back: it stays as the pinned sessions it came from.
+        attend = {k for k, v in self.attend.items() if value(v) and k not in self.opt.frozen_attend}
+        verify = {k for k, v in self.verify.items() if value(v) and k not in self.opt.frozen_verify}
         covered = {k for k, v in self.covered.items() if value(v)}
         groups: list[MonthSession] = []
         schools_of: dict[tuple[str, Month, str | None], list[str]] = defaultdict(list)
@@ -520,7 +549,7 @@ class ConsultationModel:
         # Split each (topic, month, municipality) group's schools over the consultants' sessions.
         by_group: dict[tuple[str, Month, str | None], list[tuple[str, int]]] = defaultdict(list)
         for (t, c, month, mun), var in sorted(self.count.items(), key=lambda kv: str(kv[0])):
-            n = int(value(var))
+            n = int(value(var)) - self.opt.frozen_counts.get((t, c, month, mun), 0)
             if n <= 0:
                 continue
             if inst.topics[t].stage == Stage.VERIFICATION:

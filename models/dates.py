@@ -83,8 +83,10 @@ def place_on_days(
     time_limit: float = 30.0,
     workers: int = 8,
     seed: int = 0,
+    not_before: date | None = None,
 ) -> DatePlacement:
-    """Choose a day for each pending session; `pinned` sessions keep their day and time."""
+    """Choose a day for each pending session; `pinned` sessions keep their day and time;
+    new sessions go on `not_before` or later (a replan's freeze date)."""
     pinned = pinned or []
     model = cp_model.CpModel()
     consultants = inst.consultants
@@ -112,7 +114,7 @@ def place_on_days(
         by_cm[p.consultant, p.month].append(i)
 
     for (c, month), idxs in by_cm.items():
-        free = list(ix.free_days[c].get(month, ()))
+        free = [d for d in ix.free_days[c].get(month, ()) if not_before is None or d >= not_before]
         consultant = consultants[c]
         for k, i in enumerate(idxs):
             p = pending[i]

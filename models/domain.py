@@ -63,6 +63,7 @@ class School:
     priority: int = 2
     verified_on: date | None = None
     curator: str | None = None
+    withdrawn: bool = False  # left the programme (a replan scenario): no further sessions or needs
 
 
 @dataclass(frozen=True)

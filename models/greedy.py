@@ -136,6 +136,8 @@ class _Greedy:
         k = inst.settings.rules.min_topics_per_risk
         schools = sorted(inst.schools.values(), key=lambda s: (s.priority, s.id))
         for s in schools:
+            if s.withdrawn:
+                continue
             if s.verified_on is None:
                 for topic in inst.verification_topics:
                     pos = self._place(s, topic.id, -1, verifiers=ix.verifiers(s, topic))

@@ -28,8 +28,9 @@ class OnsiteTiming:
 
     Travel time one way = distance between centres × road_factor / travel_speed_kmh.
     The consultant leaves home at `depart` at the earliest; the visit starts at
-    max(day_start, depart + travel), rounded up to the next 30 minutes. When the
-    visit would then end after day_end, the consultant travels the evening before
+    max(day_start, depart + travel), rounded up to the next 30 minutes (not rounded
+    when only the exact arrival time lets it end by day_end). When the visit would
+    end after day_end even so, the consultant travels the evening before
     (`overnight`): the previous calendar day must be free of their sessions and
     they must be available on it, and the visit starts at day_start. An onsite visit
     takes the consultant's whole working day: nothing else that day.
@@ -96,7 +97,7 @@ class Index:
         return list(self.deliverers[topic.id])
 
     def needs_verification(self, school: School) -> bool:
-        return school.verified_on is None
+        return school.verified_on is None and not school.withdrawn
 
     @cached_property
     def useful_topics(self) -> dict[str, list[str]]:
@@ -105,6 +106,9 @@ class Index:
         topics = self.inst.topics
         for s in self.inst.schools.values():
             chosen: list[str] = []
+            if s.withdrawn:
+                out[s.id] = chosen
+                continue
             stack = [t.id for t in topics.values()
                      if t.stage != Stage.VERIFICATION and set(t.risks) & set(s.risks)]
             while stack:
@@ -143,10 +147,14 @@ class Index:
 
     def onsite_timing(self, consultant: str, municipality: str, duration: int) -> OnsiteTiming:
         travel = self.travel_minutes(consultant, municipality)
-        start = max(self.day_start, self.depart + travel)
-        start = -(-start // 30) * 30
+        earliest = max(self.day_start, self.depart + travel)
+        start = -(-earliest // 30) * 30
         if start + duration <= self.day_end:
             return OnsiteTiming(start, False, travel)
+        if earliest + duration <= self.day_end:
+            # Rounding would push the end past day_end, but the visit fits from the arrival
+            # itself: the same-day trip still works, so no night away (the validator agrees).
+            return OnsiteTiming(earliest, False, travel)
         return OnsiteTiming(self.day_start, True, travel)
 
     def session_times(self, day: date, start_min: int, duration: int, tz) -> tuple[datetime, datetime]:

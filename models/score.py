@@ -21,6 +21,8 @@ def needs(instance: Instance) -> list[tuple[str, str]]:
     """Every (school, risk) need, plus (school, 'verification') for unverified schools."""
     out = []
     for s in instance.schools.values():
+        if s.withdrawn:
+            continue
         if s.verified_on is None:
             out.append((s.id, VERIFICATION_NEED))
         out.extend((s.id, r) for r in s.risks)

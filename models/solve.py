@@ -184,7 +184,7 @@ def solve_consultations(
             p.preferred_day, p.keep_id = preferred(p)
     remaining = max(2.0, opts.time_limit - (time.monotonic() - t0))
     placement = place_on_days(instance, cm.ix, pending, pinned, min(opts.dates_limit, remaining),
-                              opts.workers, opts.seed)
+                              opts.workers, opts.seed, cm.opt.free_from)
     report.unplaced = placement.unplaced
     report.phases.append(PhaseResult("dates", placement.status, float(len(placement.unplaced)), 0.0,
                                      placement.seconds))

@@ -2,10 +2,11 @@
 
 Checked in order, first match wins:
 no topic for the risk → nobody delivers one → too few topics for min_topics_per_risk →
-no open month with a free deliverer → the school was never verified (and topics must come
-after verification) → a session could not be put on a date → every deliverer is full in
-every month the topic could be held → the school is at its monthly limit in every such
-month → the rest: the capacity went to needs of higher priority or of other schools.
+no open month with a free deliverer → no month left after the topic's prerequisites →
+the school was never verified (and topics must come after verification) → a session could
+not be put on a date → every deliverer is full in every month the topic could be held →
+the school is at its monthly limit in every such month → the rest: the capacity went to
+needs of higher priority or of other schools.
 """
 
 from __future__ import annotations
@@ -59,6 +60,23 @@ class _Ctx:
     def _names(self, ids: list[str]) -> str:
         return ", ".join(f"{c} ({self.inst.consultants[c].name})" for c in ids)
 
+    def _earliest_month(self, school, topic_id: str, seen: frozenset[str] = frozenset()) -> str | None:
+        """The earliest month the school could attend the topic with each (non-verification)
+        prerequisite, recursively, in a strictly earlier month; None when there is none.
+        Capacity is ignored: this is about the calendar and the data alone."""
+        inst = self.inst
+        if topic_id in seen:
+            return None
+        months = self.ix.attend_months(school, inst.topics[topic_id])
+        for req in inst.topics[topic_id].requires:
+            if inst.topics[req].stage == Stage.VERIFICATION:
+                continue  # attend_months() already keeps the topic after verification
+            before = self._earliest_month(school, req, seen | {topic_id})
+            if before is None:
+                return None
+            months = [m for m in months if m > before]
+        return months[0] if months else None
+
     def verification_reason(self, school) -> tuple[str, str]:
         inst, ix = self.inst, self.ix
         vtopics = inst.verification_topics
@@ -101,6 +119,13 @@ class _Ctx:
                     f"после визита куратора не остаётся открытого месяца с консультантом по риску {risk}")
             return "no_open_month", (f"нет открытого месяца, в котором свободен консультант по темам риска {risk}"
                                      f" ({', '.join(options)})")
+        reachable = [t for t in delivered if self._earliest_month(school, t.id) is not None]
+        blocked = [t for t in delivered if t not in reachable and options[t.id] and t.requires]
+        if len(reachable) < k and blocked:
+            reqs = sorted({r for t in blocked for r in t.requires})
+            return "no_month_after_prerequisite", (
+                f"темы по риску {risk} требуют раньше посетить {', '.join(reqs)}, но более раннего открытого"
+                " месяца с консультантом для них нет: расширьте горизонт, месяцы тем или доступность консультантов")
         if school.verified_on is None and school.id not in verified_in_plan:
             if inst.settings.rules.verification_first or all(ix.needs_after_verification(t) for t in delivered):
                 return "not_verified", ("школа не получила визит куратора (верификацию), а темы начинаются"

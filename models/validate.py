@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -57,9 +57,27 @@ def validate(instance: Instance, plan: Plan) -> list[Violation]:
         _unmet_is_complete_and_true,
     )
     out: list[Violation] = []
+    zoned = _assume_region_zone(instance, plan)
     for check in checks:
-        out.extend(check(instance, plan))
+        out.extend(check(instance, plan if check is _times_within_working_day else zoned))
     return out
+
+
+def _assume_region_zone(instance: Instance, plan: Plan) -> Plan:
+    """`plan` with every time that lacks a zone read as the region's local time.
+
+    A time without a zone is itself a violation (`times`, checked on the plan as given);
+    the other checks compare and sort times, which would fail on a mix of naive and aware
+    datetimes, so they see this copy.
+    """
+    if all(s.start.tzinfo is not None and s.end.tzinfo is not None for s in plan.sessions):
+        return plan
+    zone = ZoneInfo(instance.settings.region.timezone)
+
+    def fix(t: datetime) -> datetime:
+        return t if t.tzinfo is not None else t.replace(tzinfo=zone)
+
+    return replace(plan, sessions=[replace(s, start=fix(s.start), end=fix(s.end)) for s in plan.sessions])
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -364,6 +382,8 @@ def _unmet_is_complete_and_true(instance: Instance, plan: Plan) -> Iterator[Viol
     firsts = _first_dates(instance, plan)
     listed = {(u.school, u.risk): u for u in plan.unmet}
     for sch in instance.schools.values():
+        if sch.withdrawn:
+            continue  # left the programme: no needs any more
         attended = [instance.topics[t] for t in firsts.get(sch.id, {}) if t in instance.topics]
         needs: list[tuple[str, bool]] = []
         if sch.verified_on is None:

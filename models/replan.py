@@ -1,0 +1,191 @@
+"""What-if replanning: keep the past, move as little as possible of the rest.
+
+Given the (changed) instance, a baseline plan and a freeze date F:
+- sessions that start before F are history: pinned exactly (id, time, consultant, schools);
+- the month-level model gets the history as fixed values, new sessions only from F on,
+  and the `changed_sessions` / `changed_schools` penalties against the baseline's later
+  sessions (weights in `[weights]`: a changed or cancelled session costs
+  `changed_session`, each school whose attendance differs costs `changed_school`); coverage
+  still comes first (phase 1), then few changes together with the usual terms (phase 2),
+  and the baseline is the solver's hint;
+- dates prefer each surviving session's baseline day; a surviving session keeps its id.
+  One whose time, municipality or schools changed gets `sequence + 1`; a baseline session
+  with no successor goes to `plan.cancelled` with `sequence + 1`.
+
+"Sessions changed" (reported and benchmarked) counts, against the baseline's sessions from F
+on: those moved or with other schools, those cancelled, and those newly added.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+
+from models.calendar_days import month_of
+from models.consultation import ModelOptions
+from models.dates import Pending
+from models.domain import Instance, Plan, Session, Stage
+from models.score import score_plan
+from models.solve import SolveOptions, solve_consultations
+
+
+@dataclass
+class ChangeSummary:
+    kept: int
+    moved: int  # same id, other date/time or schools
+    cancelled: int
+    added: int
+
+    @property
+    def changed(self) -> int:
+        return self.moved + self.cancelled + self.added
+
+
+def _key(s: Session) -> tuple:
+    return (s.topic, s.consultant, month_of(s.start.date()), s.municipality)
+
+
+def replan(instance: Instance, baseline: Plan, freeze: date, opts: SolveOptions | None = None,
+           scenario_name: str = "") -> Plan:
+    opts = opts or SolveOptions()
+    history = [s for s in baseline.sessions if s.start.date() < freeze]
+    future = [s for s in baseline.sessions if s.start.date() >= freeze]
+
+    frozen_counts: dict[tuple, int] = defaultdict(int)
+    frozen_attend, frozen_verify = set(), set()
+    for s in history:
+        frozen_counts[_key(s)] += 1
+        m = month_of(s.start.date())
+        topic = instance.topics.get(s.topic)
+        for school in s.schools:
+            if topic is not None and topic.stage == Stage.VERIFICATION:
+                frozen_verify.add((school, s.topic, s.consultant, m))
+            else:
+                frozen_attend.add((school, s.topic, m))
+    base_counts: dict[tuple, int] = defaultdict(int)
+    base_attend, base_verify = set(), set()
+    for s in future:
+        base_counts[_key(s)] += 1
+        m = month_of(s.start.date())
+        topic = instance.topics.get(s.topic)
+        for school in s.schools:
+            if topic is not None and topic.stage == Stage.VERIFICATION:
+                base_verify.add((school, s.topic, s.consultant, m))
+            else:
+                base_attend.add((school, s.topic, m))
+    options = ModelOptions(
+        frozen_counts=dict(frozen_counts), frozen_attend=frozen_attend, frozen_verify=frozen_verify,
+        first_free_month=month_of(freeze), free_from=freeze,
+        baseline_counts=dict(base_counts), baseline_attend=base_attend, baseline_verify=base_verify,
+    )
+
+    # Dates: a pending session prefers the day of the baseline session it continues.
+    unclaimed: dict[tuple, list[Session]] = defaultdict(list)
+    for s in future:
+        unclaimed[_key(s)].append(s)
+
+    def preferred(p: Pending) -> tuple[object, object]:
+        options_ = unclaimed.get((p.topic, p.consultant, p.month, p.municipality), [])
+        if not options_:
+            return None, None
+        best = max(options_, key=lambda s: (len(set(s.schools) & set(p.schools)), -abs(s.start.day)))
+        options_.remove(best)
+        return best.start.date(), best.id
+
+    plan, _report = solve_consultations(instance, opts, options, pinned=history, preferred=preferred,
+                                        hint_plan=baseline)
+    return finish_replan(instance, baseline, plan, freeze, scenario_name)
+
+
+def finish_replan(instance: Instance, baseline: Plan, plan: Plan, freeze: date, scenario_name: str = "") -> Plan:
+    """Ids, SEQUENCE and cancellations against the baseline; the change list in `meta`."""
+    base_by_id = {s.id: s for s in baseline.sessions}
+    future_ids = {s.id for s in baseline.sessions if s.start.date() >= freeze}
+    sessions, seen = [], set()
+    changes: list[dict] = []
+    summary = ChangeSummary(0, 0, 0, 0)
+    used: set[str] = set()
+    # Sessions carrying a baseline id first, so that they keep it.
+    for s in sorted(plan.sessions, key=lambda s: s.id not in base_by_id):
+        if s.id in used:  # a new session landing on a kept one's original slot: keep ids unique
+            n = 2
+            while f"{s.id}-{n}" in used or f"{s.id}-{n}" in base_by_id:
+                n += 1
+            s = dataclasses.replace(s, id=f"{s.id}-{n}")
+        used.add(s.id)
+        old = base_by_id.get(s.id)
+        if old is None:
+            sessions.append(s)
+            summary.added += 1 if s.start.date() >= freeze else 0
+            changes.append(_change("added", s, None))
+            continue
+        seen.add(s.id)
+        same = (old.start, old.end, old.schools, old.municipality, old.consultant, old.topic) == \
+               (s.start, s.end, s.schools, s.municipality, s.consultant, s.topic)
+        if same:
+            sessions.append(dataclasses.replace(s, sequence=old.sequence))
+            if s.id in future_ids:
+                summary.kept += 1
+        else:
+            sessions.append(dataclasses.replace(s, sequence=old.sequence + 1))
+            summary.moved += 1
+            changes.append(_change("moved", s, old))
+    cancelled = [c for c in baseline.cancelled if c.id not in seen]
+    for old in baseline.sessions:
+        if old.id in future_ids and old.id not in seen:
+            cancelled.append(dataclasses.replace(old, sequence=old.sequence + 1))
+            summary.cancelled += 1
+            changes.append(_change("cancelled", None, old))
+    plan.sessions = sorted(sessions, key=lambda s: (s.start, s.consultant, s.topic))
+    plan.cancelled = sorted(cancelled, key=lambda s: (s.start, s.id))
+    plan.score = score_plan(instance, plan)
+    plan.meta.update({
+        "replan": {
+            "scenario": scenario_name,
+            "freeze_before": freeze.isoformat(),
+            "baseline_sessions": len(baseline.sessions),
+            "history_sessions": sum(1 for s in baseline.sessions if s.start.date() < freeze),
+            "kept": summary.kept, "moved": summary.moved, "cancelled": summary.cancelled,
+            "added": summary.added, "sessions_changed": summary.changed,
+        },
+        "changes": changes,
+    })
+    return plan
+
+
+def _change(kind: str, new: Session | None, old: Session | None) -> dict:
+    ref = new or old
+    assert ref is not None
+    return {
+        "kind": kind,
+        "session": ref.id,
+        "topic": ref.topic,
+        "consultant": ref.consultant,
+        "old_consultant": old.consultant if old else None,
+        "old_start": old.start.isoformat() if old else None,
+        "new_start": new.start.isoformat() if new else None,
+        "old_schools": list(old.schools) if old else [],
+        "schools": list(new.schools) if new else [],
+        "municipality": ref.municipality,
+    }
+
+
+def sessions_changed(baseline: Plan, plan: Plan, freeze: date) -> int:
+    """Changed sessions of `plan` against `baseline` from the freeze date on, by content
+    (topic, consultant, start, end, schools), whatever their ids: used to compare a replan
+    with a from-scratch re-solve on equal terms."""
+    def sig(s: Session) -> tuple:
+        return (s.topic, s.consultant, s.start, s.end, s.municipality, tuple(sorted(s.schools)))
+    old = [sig(s) for s in baseline.sessions if s.start.date() >= freeze]
+    new = [sig(s) for s in plan.sessions if s.start.date() >= freeze]
+    pool = defaultdict(int)
+    for x in old:
+        pool[x] += 1
+    common = 0
+    for x in new:
+        if pool[x] > 0:
+            pool[x] -= 1
+            common += 1
+    return (len(old) - common) + (len(new) - common)

@@ -1,0 +1,220 @@
+"""`planner replan` and `planner compare`: what-if scenarios for a working-group meeting.
+
+replan: instance (+ scenario) + baseline plan + freeze date → a new plan that keeps the past
+and moves as little as possible; writes the same files as `planner solve` plus `changes.md`,
+the change report a coordinator sends round.
+compare: key figures of several plans side by side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections import defaultdict
+from datetime import date
+from pathlib import Path
+
+from models.calendar_days import month_of
+from models.domain import VERIFICATION_NEED, Instance, Plan
+from models.replan import replan, sessions_changed
+from models.solve import SolveOptions
+from models.validate import validate
+from planner.pipeline import (DEFAULT_TIME_LIMIT, DEFAULT_WORKERS, _report_invalid, load, output_files,
+                              plan_summary, say)
+from planner.plan_io import read_plan, write_bundle
+from planner.problems import InputError, Problem
+from planner.scenario import apply_scenario, read_scenario
+
+
+def _dt(iso: str | None) -> str:
+    if not iso:
+        return "—"
+    from datetime import datetime
+
+    d = datetime.fromisoformat(iso)
+    return d.strftime("%d.%m.%Y %H:%M")
+
+
+def change_report(instance: Instance, baseline: Plan, plan: Plan) -> str:
+    """The change report in Russian Markdown: what moved, for whom, what was cancelled, new unmet needs."""
+    meta = plan.meta.get("replan", {}) if isinstance(plan.meta, dict) else {}
+    changes = plan.meta.get("changes", []) if isinstance(plan.meta, dict) else []
+    title = meta.get("scenario") or "перепланирование"
+    lines = [f"# Изменения графика консультаций: {title}", ""]
+    freeze = meta.get("freeze_before")
+    if freeze:
+        lines.append(f"Консультации до {date.fromisoformat(freeze):%d.%m.%Y} — история, они не меняются"
+                     f" ({meta.get('history_sessions', 0)}).")
+    lines += [
+        f"Итого: без изменений {meta.get('kept', 0)}, перенесено или изменён состав {meta.get('moved', 0)},"
+        f" отменено {meta.get('cancelled', 0)}, добавлено {meta.get('added', 0)}.", "",
+    ]
+    if not changes:
+        lines.append("Изменений нет: опубликованный график остаётся в силе.")
+
+    def topic(t: str) -> str:
+        return f"{t} «{instance.topics[t].title}»" if t in instance.topics else t
+
+    def cname(c: str | None) -> str:
+        return instance.consultants[c].name if c in instance.consultants else str(c)
+
+    def sname(s: str) -> str:
+        return instance.schools[s].name if s in instance.schools else s
+
+    def line(ch: dict) -> str:
+        if ch["kind"] == "moved":
+            extra = ""
+            if set(ch["old_schools"]) != set(ch["schools"]):
+                extra = f"; школы: {', '.join(map(sname, ch['schools']))} (было: {', '.join(map(sname, ch['old_schools']))})"
+            return f"перенесено: {topic(ch['topic'])}, {_dt(ch['old_start'])} → {_dt(ch['new_start'])}{extra}"
+        if ch["kind"] == "cancelled":
+            return f"отменено: {topic(ch['topic'])}, {_dt(ch['old_start'])} ({', '.join(map(sname, ch['old_schools']))})"
+        return f"добавлено: {topic(ch['topic'])}, {_dt(ch['new_start'])} ({', '.join(map(sname, ch['schools']))})"
+
+    by_consultant: dict[str, list[str]] = defaultdict(list)
+    by_school: dict[str, list[str]] = defaultdict(list)
+    by_mun: dict[str, list[str]] = defaultdict(list)
+    for ch in changes:
+        text = line(ch)
+        by_consultant[ch["consultant"]].append(text)
+        if ch.get("old_consultant") and ch["old_consultant"] != ch["consultant"]:
+            by_consultant[ch["old_consultant"]].append(text)
+        for s in sorted(set(ch["schools"]) | set(ch["old_schools"])):
+            by_school[s].append(text)
+            if s in instance.schools:
+                by_mun[instance.schools[s].municipality].append(f"{sname(s)}: {text}")
+    for heading, groups, name in (("По консультантам", by_consultant, cname), ("По школам", by_school, sname),
+                                  ("По муниципалитетам", by_mun,
+                                   lambda m: instance.municipalities[m].name if m in instance.municipalities else m)):
+        if not groups:
+            continue
+        lines += ["", f"## {heading}", ""]
+        for key in sorted(groups, key=lambda k: str(name(k))):
+            lines.append(f"- **{name(key)}**")
+            lines += [f"  - {t}" for t in groups[key]]
+    old_unmet = {(u.school, u.risk) for u in baseline.unmet}
+    new_unmet = [u for u in plan.unmet if (u.school, u.risk) not in old_unmet]
+    fixed = [k for k in old_unmet if k not in {(u.school, u.risk) for u in plan.unmet}]
+    lines += ["", "## Потребности", ""]
+    if new_unmet:
+        lines.append("Стали непокрытыми:")
+        for u in new_unmet:
+            risk = "верификация" if u.risk == VERIFICATION_NEED else f"{u.risk} {instance.risks[u.risk].title}" \
+                if u.risk in instance.risks else u.risk
+            lines.append(f"- {sname(u.school)} — {risk}: {u.reason}")
+    else:
+        lines.append("Новых непокрытых потребностей нет.")
+    if fixed:
+        lines.append(f"Стали покрытыми: {len(fixed)}.")
+    return "\n".join(lines) + "\n"
+
+
+def _cmd_replan(args: argparse.Namespace) -> int:
+    t0 = time.monotonic()
+    instance = load(args.instance)
+    baseline = read_plan(Path(args.baseline))
+    scenario = read_scenario(Path(args.scenario)) if args.scenario else None
+    freeze = None
+    if args.freeze:
+        try:
+            freeze = date.fromisoformat(args.freeze)
+        except ValueError:
+            raise InputError([Problem("командная строка", "нужна дата ГГГГ-ММ-ДД", column="--freeze",
+                                      value=args.freeze)]) from None
+    elif scenario is not None:
+        freeze = scenario.freeze_before
+    if freeze is None:
+        raise InputError([Problem("командная строка", "укажите дату заморозки: --freeze ГГГГ-ММ-ДД"
+                                  " или freeze_before в сценарии", column="--freeze")])
+    if scenario is not None:
+        scenario.freeze_before = freeze
+        instance = apply_scenario(scenario, instance)
+        say(f"Сценарий «{scenario.name}»: изменений {scenario.count()}")
+    unknown = sorted({s.topic for s in baseline.sessions if s.topic not in instance.topics}
+                     | {s.consultant for s in baseline.sessions if s.consultant not in instance.consultants})
+    if unknown:
+        raise InputError([Problem(Path(args.baseline).name, "в базовом плане есть коды, которых нет в экземпляре",
+                                  column="sessions", value=", ".join(unknown))])
+    opts = SolveOptions(time_limit=args.time_limit, workers=args.workers, seed=args.seed, progress=say)
+    plan = replan(instance, baseline, freeze, opts, scenario.name if scenario else "")
+    plan.meta["instance_path"] = str(args.instance)
+    if scenario is not None:
+        plan.meta["scenario_path"] = str(args.scenario)
+    violations = validate(instance, plan)
+    if violations:
+        return _report_invalid(violations)
+    out = Path(args.out) if args.out else Path("outputs") / f"{instance.name}-replan"
+    files = output_files(instance, plan, calendars=not args.no_calendars, documents=not args.no_documents)
+    report = change_report(instance, baseline, plan)
+    files["changes.md"] = report
+    write_bundle(out, files)
+    print(plan_summary(instance, plan))
+    r = plan.meta["replan"]
+    print(f"  Изменения против базового плана: без изменений {r['kept']}, перенесено {r['moved']},"
+          f" отменено {r['cancelled']}, добавлено {r['added']} (история до {freeze:%d.%m.%Y}: {r['history_sessions']})")
+    print(f"Записано в {out} (отчёт об изменениях: {out / 'changes.md'})")
+    say(f"Всего {time.monotonic() - t0:.1f} с")
+    return 0
+
+
+def compare_table(plans: list[tuple[str, Plan]]) -> str:
+    first = plans[0][1]
+    freeze = None
+    rows = [("План", [name for name, _ in plans])]
+
+    def fig(key: str) -> list[str]:
+        return [str(p.score.get(key, "—")) for _, p in plans]
+
+    for _, p in plans:
+        r = p.meta.get("replan") if isinstance(p.meta, dict) else None
+        if r and r.get("freeze_before"):
+            freeze = date.fromisoformat(r["freeze_before"])
+    rows += [
+        ("Статус", [p.status for _, p in plans]),
+        ("Консультаций", [str(len(p.sessions)) for _, p in plans]),
+        ("Потребностей закрыто", [f"{p.score.get('needs_covered', '—')} из {p.score.get('needs_total', '—')}"
+                                  for _, p in plans]),
+        ("Покрытие", [f"{100 * float(p.score.get('coverage_share', 0)):.1f}%" for _, p in plans]),
+        ("Непокрыто", [str(len(p.unmet)) for _, p in plans]),
+        ("Поездки, км", fig("travel_km")),
+        ("Макс. нагрузка", fig("max_load")),
+        ("Задержка программ (мес.)", fig("early_program")),
+        ("Изменено консультаций против первого" + (f" (с {freeze:%d.%m.%Y})" if freeze else ""),
+         [str(sessions_changed(first, p, freeze or date.min)) for _, p in plans]),
+    ]
+    width = [max(len(r[0]) for r in rows)] + [max(len(r[1][i]) for r in rows) for i in range(len(plans))]
+    out = []
+    for label, cells in rows:
+        out.append(" | ".join([label.ljust(width[0])] + [c.rjust(width[i + 1]) for i, c in enumerate(cells)]))
+        if label == "План":
+            out.append("-+-".join("-" * w for w in width))
+    return "\n".join(out)
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    plans = []
+    for path in args.plans:
+        p = read_plan(Path(path))
+        name = Path(path).parent.name or Path(path).stem
+        plans.append((name, p))
+    print(compare_table(plans))
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("replan", help="перепланировать по сценарию, сохранив прошлое и изменив как можно меньше")
+    p.add_argument("instance", help="папка экземпляра или книга .xlsx")
+    p.add_argument("--baseline", required=True, help="базовый план (plan.json), уже объявленный участникам")
+    p.add_argument("--scenario", help="файл сценария .toml (см. README)")
+    p.add_argument("--freeze", help="дата заморозки ГГГГ-ММ-ДД (по умолчанию freeze_before из сценария)")
+    p.add_argument("--out", help="папка для результатов (по умолчанию outputs/<экземпляр>-replan)")
+    p.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT)
+    p.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-calendars", action="store_true", help="не писать календари .ics")
+    p.add_argument("--no-documents", action="store_true", help="не писать appendix.docx, plan.xlsx, report.html")
+    p.set_defaults(func=_cmd_replan)
+
+    p = sub.add_parser("compare", help="сравнить ключевые показатели нескольких планов")
+    p.add_argument("plans", nargs="+", help="файлы plan.json (первый — базовый)")
+    p.set_defaults(func=_cmd_compare)
