@@ -52,6 +52,46 @@ def _reference_counts(path: Path) -> dict[tuple[str, str, str], int]:
     return counts
 
 
+def run_replan(time_limit: float, workers: int) -> dict:
+    """Kuzbass: baseline → a consultant unavailable from June → replan vs a from-scratch re-solve."""
+    import dataclasses
+    from collections import Counter
+    from datetime import date
+
+    from models.calendar_days import DateRange
+    from models.replan import replan, sessions_changed
+    from models.solve import SolveOptions, solve_consultations
+    from models.validate import validate
+
+    with tempfile.TemporaryDirectory() as tmp:
+        instance = _load("kuzbass", Path(tmp))
+    base, _ = solve_consultations(instance, SolveOptions(time_limit=time_limit, workers=workers))
+    freeze, away = date(2022, 5, 1), date(2022, 6, 1)
+    later = Counter(s.consultant for s in base.sessions if s.start.date() >= away) or \
+        Counter(s.consultant for s in base.sessions if s.start.date() >= freeze)
+    cid = later.most_common(1)[0][0]
+    c = instance.consultants[cid]
+    changed = dataclasses.replace(instance, consultants={
+        **instance.consultants,
+        cid: dataclasses.replace(c, unavailable=c.unavailable + (DateRange(away, instance.settings.horizon.end),)),
+    })
+    t0 = time.monotonic()
+    new = replan(changed, base, freeze, SolveOptions(time_limit=5.0, workers=workers))
+    t_replan = time.monotonic() - t0
+    t0 = time.monotonic()
+    scratch, _ = solve_consultations(changed, SolveOptions(time_limit=time_limit, workers=workers))
+    t_scratch = time.monotonic() - t0
+    return {
+        "consultant": cid, "baseline_sessions": len(base.sessions),
+        "baseline_after_freeze": sum(1 for s in base.sessions if s.start.date() >= freeze),
+        "consultant_sessions_from_june": sum(1 for s in base.sessions if s.consultant == cid and s.start.date() >= away),
+        "replan_seconds": round(t_replan, 2), "replan_changed": sessions_changed(base, new, freeze),
+        "replan_coverage": new.score.get("coverage_share"), "replan_violations": len(validate(changed, new)),
+        "scratch_seconds": round(t_scratch, 2), "scratch_changed": sessions_changed(base, scratch, freeze),
+        "scratch_coverage": scratch.score.get("coverage_share"),
+    }
+
+
 def run_one(case: str, method: str, time_limit: float, workers: int) -> dict:
     from models.consultation import ModelOptions
     from models.greedy import greedy_plan
@@ -152,7 +192,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.one:
-        print(json.dumps(run_one(args.one[0], args.one[1], args.time_limit or 20, args.workers)))
+        if args.one[1] == "replan":
+            print(json.dumps(run_replan(args.time_limit or 20, args.workers)))
+        else:
+            print(json.dumps(run_one(args.one[0], args.one[1], args.time_limit or 20, args.workers)))
         return 0
 
     cases = ["kuzbass"] if args.quick else [c.strip() for c in args.cases.split(",") if c.strip()]
@@ -172,6 +215,28 @@ def main(argv: list[str] | None = None) -> int:
                 print(proc.stderr[-2000:], file=sys.stderr)
                 continue
             rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    replan_text = ""
+    if "kuzbass" in cases:
+        print("… kuzbass / replan (consultant unavailable from June)", file=sys.stderr, flush=True)
+        proc = subprocess.run([sys.executable, "-m", "planner.benchmark", "--one", "kuzbass", "replan",
+                               "--time-limit", str(args.time_limit or 20), "--workers", str(args.workers)],
+                              capture_output=True, text=True, cwd=ROOT, stdin=subprocess.DEVNULL)
+        if proc.returncode == 0:
+            r = json.loads(proc.stdout.strip().splitlines()[-1])
+            ratio = r["replan_changed"] / r["scratch_changed"] if r["scratch_changed"] else None
+            replan_text = (
+                f"Replan (kuzbass, {r['consultant']} unavailable from 2022-06-01, freeze 2022-05-01;"
+                f" baseline {r['baseline_sessions']} sessions, {r['baseline_after_freeze']} after the freeze,"
+                f" {r['consultant_sessions_from_june']} of them the consultant's from June):\n"
+                f"- replan: {r['replan_seconds']} s, sessions changed {r['replan_changed']},"
+                f" coverage {_fmt(r['replan_coverage'], 'pct')}, violations {r['replan_violations']}\n"
+                f"- from-scratch re-solve: {r['scratch_seconds']} s, sessions changed {r['scratch_changed']},"
+                f" coverage {_fmt(r['scratch_coverage'], 'pct')}\n"
+                f"- changed sessions, replan / re-solve: "
+                + (f"{ratio:.2f}" if ratio is not None else "— (re-solve changed nothing)")
+            )
+        else:
+            print(proc.stderr[-2000:], file=sys.stderr)
     text = "\n".join([
         f"Benchmark, {time.strftime('%Y-%m-%d %H:%M')}, workers={args.workers}",
         "",
@@ -179,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "Ratios in this run:",
         ratios(rows),
+        "",
+        replan_text,
         "",
     ])
     print(text)

@@ -50,9 +50,26 @@ def load(path: str | Path) -> Instance:
     return instance
 
 
+def schedule_activities(instance: Instance) -> tuple[Instance, list]:
+    """The roadmap, when the instance has one: dated activities, and the instance whose
+    linked stages (`[roadmap] stage_after`) start only after their activity."""
+    if not instance.activities:
+        return instance, []
+    from models.roadmap import schedule_roadmap
+    from models.roadmap_links import linked_instance
+
+    say("Планирую дорожную карту…")
+    result = schedule_roadmap(instance)
+    if not result.ok:
+        raise InputError(result.problems)
+    return linked_instance(instance, result.activities), result.activities
+
+
 def plan_instance(instance: Instance, opts: SolveOptions, instance_path: str | Path | None = None) -> Plan:
-    """instance → model → solve → plan, checked by the independent validator."""
+    """instance → (roadmap) → model → solve → plan, checked by the independent validator."""
+    instance, activities = schedule_activities(instance)
     plan, _report = solve_consultations(instance, opts)
+    plan.activities = activities
     if instance_path is not None:
         plan.meta["instance_path"] = str(instance_path)
     violations = validate(instance, plan)
@@ -68,6 +85,18 @@ def output_files(instance: Instance, plan: Plan, *, calendars: bool = True,
         "plan.json": plan_json_text(plan),
         "plan.csv": plan_csv_text(instance, plan),
     }
+    if calendars:
+        from planner.calendars import calendar_files
+
+        files.update(calendar_files(instance, plan))
+        if plan.activities:
+            from planner.roadmap_calendars import roadmap_calendar_files
+
+            files.update(roadmap_calendar_files(instance, plan))
+    if documents:
+        from planner.documents import document_files
+
+        files.update(document_files(instance, plan))
     return files
 
 

@@ -14,16 +14,18 @@ from collections import defaultdict
 from datetime import date
 from pathlib import Path
 
-from models.calendar_days import month_of
 from models.domain import VERIFICATION_NEED, Instance, Plan
 from models.replan import replan, sessions_changed
 from models.solve import SolveOptions
 from models.validate import validate
-from planner.pipeline import (DEFAULT_TIME_LIMIT, DEFAULT_WORKERS, _report_invalid, load, output_files,
+from planner.pipeline import (DEFAULT_WORKERS, _report_invalid, load, output_files,
                               plan_summary, say)
 from planner.plan_io import read_plan, write_bundle
 from planner.problems import InputError, Problem
 from planner.scenario import apply_scenario, read_scenario
+
+
+DEFAULT_REPLAN_TIME_LIMIT = 5.0  # a what-if in a meeting: seconds, not minutes
 
 
 def _dt(iso: str | None) -> str:
@@ -208,7 +210,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scenario", help="файл сценария .toml (см. README)")
     p.add_argument("--freeze", help="дата заморозки ГГГГ-ММ-ДД (по умолчанию freeze_before из сценария)")
     p.add_argument("--out", help="папка для результатов (по умолчанию outputs/<экземпляр>-replan)")
-    p.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT)
+    p.add_argument("--time-limit", type=float, default=DEFAULT_REPLAN_TIME_LIMIT,
+                   help=f"предел времени решателя, с (по умолчанию {DEFAULT_REPLAN_TIME_LIMIT:g})")
     p.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-calendars", action="store_true", help="не писать календари .ics")
