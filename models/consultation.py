@@ -465,9 +465,7 @@ class ConsultationModel:
             for (t, c, month, mun), var in self.count.items()
             if mun is not None and ix.is_onsite(inst.topics[t])
         )
-        n_months = len(ix.months)
         delay_terms = []
-        delay_const = 0
         for s in inst.schools.values():
             if s.priority != 1:
                 continue
@@ -476,10 +474,10 @@ class ConsultationModel:
                 if topic.stage != Stage.PROGRAM or not set(topic.risks) & set(s.risks):
                     continue
                 vars_ = [(ix.month_pos[m], v) for (s2, t2, m), v in self.attend.items() if s2 == s.id and t2 == t]
-                # delay = month index when attended, n_months when never attended
-                delay_const += n_months
-                delay_terms.extend((pos - n_months) * v for pos, v in vars_)
-        early = delay_const + sum(delay_terms)
+                # delay = month index (0 = first open month) of each programme topic attended;
+                # topics not attended add nothing (coverage, fixed in phase 2, decides those)
+                delay_terms.extend(pos * v for pos, v in vars_)
+        early = sum(delay_terms)
         per_c: dict[str, list] = defaultdict(list)
         for (t, c, month, mun), var in self.count.items():
             per_c[c].append(var)

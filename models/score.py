@@ -73,7 +73,7 @@ def score_plan(instance: Instance, plan: Plan) -> dict[str, float]:
         for t in instance.topics.values():
             if t.stage == Stage.PROGRAM and set(t.risks) & set(s.risks):
                 when = attended.get(s.id, {}).get(t.id)
-                delay += pos.get(when[:7], len(months)) if when else len(months)
+                delay += pos.get(when[:7], len(months)) if when else 0
     load = consultant_load(plan)
     n_att = sum(len(s.schools) for s in plan.sessions)
     w = instance.settings.weights
