@@ -1,8 +1,8 @@
 """Every setting of an instance, with its default: the one place where defaults live.
 
 `instance.toml` has the sections below. The contract (`shared/formats.md`) fixes
-`[region]`, `[horizon]` and `[rules]`; `[timing]` and `[weights]` are this project's
-own. A key absent from the file takes the default given here; `planner settings`
+`[region]`, `[horizon]` and `[rules]`; `[timing]`, `[weights]` and `[roadmap]` are this
+project's own. A key absent from the file takes the default given here; `planner settings`
 prints this table in Russian.
 """
 
@@ -126,6 +126,60 @@ class WeightSettings:
 
 
 @dataclass(frozen=True)
+class RoadmapSettings:
+    """`[roadmap]`: scheduling the roadmap (`roadmap.csv`) and linking it to consultations.
+
+    Table-valued keys are TOML tables (`[roadmap.executor_limits]`, or inline
+    `stage_after = {program = "A05"}`); in a workbook, `ключ=значение` pairs separated by `;`.
+    They are kept as sorted tuples of pairs so that settings stay immutable.
+    """
+
+    executor_limit: int = field(
+        default=3,
+        metadata=_doc(
+            "Сколько мероприятий дорожной карты один исполнитель ведёт одновременно, не больше"
+            " (контрольные точки длительностью 0 не считаются; 0 = без ограничения)."
+        ),
+    )
+    executor_limits: tuple[tuple[str, int], ...] = field(
+        default=(),
+        metadata=_doc(
+            "Свой предел для отдельных исполнителей: таблица «исполнитель = число», исполнитель"
+            " пишется как в столбце responsible. По умолчанию нет."
+        ),
+    )
+    stage_after: tuple[tuple[str, str], ...] = field(
+        default=(),
+        metadata=_doc(
+            "Консультации этапа начинаются только после мероприятия: таблица «этап = код"
+            " мероприятия», например program = \"A05\". По умолчанию нет."
+        ),
+    )
+    days_off: tuple[DateRange, ...] = field(
+        default=(),
+        metadata=_doc(
+            "Региональные нерабочие дни сверх федеральных (для дорожной карты), диапазоны дат."
+            " По умолчанию нет."
+        ),
+    )
+    weight_finish: int = field(
+        default=10,
+        metadata=_doc("Штраф за каждый день до окончания всей дорожной карты (закончить раньше)."),
+    )
+    weight_delay: int = field(
+        default=1,
+        metadata=_doc("Штраф за каждый день начала мероприятия позже начала его окна."),
+    )
+    time_limit_s: float = field(
+        default=10.0, metadata=_doc("Предел времени решателя для дорожной карты, секунд.")
+    )
+
+    def limit_of(self, executor: str) -> int:
+        """The concurrency limit of one executor (0 = none)."""
+        return dict(self.executor_limits).get(executor, self.executor_limit)
+
+
+@dataclass(frozen=True)
 class Settings:
     """All settings of one instance."""
 
@@ -134,6 +188,7 @@ class Settings:
     rules: RuleSettings = RuleSettings()
     timing: TimingSettings = TimingSettings()
     weights: WeightSettings = WeightSettings()
+    roadmap: RoadmapSettings = RoadmapSettings()
 
 
 SECTIONS: dict[str, type] = {
@@ -142,6 +197,7 @@ SECTIONS: dict[str, type] = {
     "rules": RuleSettings,
     "timing": TimingSettings,
     "weights": WeightSettings,
+    "roadmap": RoadmapSettings,
 }
 
 REQUIRED: frozenset[tuple[str, str]] = frozenset({("horizon", "start"), ("horizon", "end")})
@@ -159,6 +215,8 @@ def settings_table() -> list[tuple[str, str, str, str]]:
 
 
 def _show(value: object) -> str:
+    if isinstance(value, tuple) and value and all(isinstance(v, tuple) for v in value):
+        return "{" + ", ".join(f"{k} = {v}" for k, v in value) + "}"
     if isinstance(value, tuple):
         return "[" + ", ".join(str(v) for v in value) + "]"
     if isinstance(value, bool):

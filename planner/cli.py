@@ -45,6 +45,7 @@ def _cmd_template(args: argparse.Namespace) -> int:
 # commands live next to the code they drive.
 COMMAND_MODULES = (
     "planner.pipeline",  # solve, validate
+    "planner.cmd_roadmap",  # roadmap
 )
 
 

@@ -173,6 +173,8 @@ def _source_settings(raw) -> dict[tuple[str, str], str]:
 
 
 def _setting_text(value: object) -> str:
+    if isinstance(value, dict):  # a TOML table, e.g. [roadmap.executor_limits]: «ключ=значение;…»
+        return ";".join(f"{k}={_setting_text(v)}" for k, v in value.items())
     if isinstance(value, list):
         if value and all(isinstance(v, list) and len(v) == 2 for v in value):
             return ";".join(f"{_setting_text(a)}..{_setting_text(b)}" for a, b in value)

@@ -251,6 +251,8 @@ class _SettingsReader:
             return tuple(months)
         if kind == "tuple[DateRange, ...]":
             return self._ranges(section, key, value)
+        if kind.startswith("tuple[tuple[str, "):
+            return self._pairs(section, key, value, as_int=kind.startswith("tuple[tuple[str, int]"))
         if key in ("day_start", "day_end", "depart"):
             text = str(value).strip()
             if not _TIME_RE.match(text):
@@ -288,6 +290,36 @@ class _SettingsReader:
             else:
                 out.append(DateRange(da, db))
         return tuple(out)
+
+    def _pairs(self, section: str, key: str, value: Any, as_int: bool) -> tuple[tuple[str, Any], ...] | None:
+        """A table setting: a TOML table, or «ключ=значение» pairs separated by «;» (workbook)."""
+        if isinstance(value, dict):
+            items = [(str(k).strip(), v) for k, v in value.items()]
+        else:
+            parts = value if isinstance(value, list) else str(value).split(";")
+            items = []
+            for part in (str(x).strip() for x in parts):
+                if not part:
+                    continue
+                k, sep, v = part.partition("=")
+                if not sep or not k.strip():
+                    self.error(section, key, part, "нужна пара «ключ = значение» (пары через «;»)")
+                    return None
+                items.append((k.strip().strip('"'), v.strip().strip('"')))
+        out: dict[str, Any] = {}
+        for k, v in items:
+            if as_int:
+                if isinstance(v, bool):
+                    v = "?"
+                try:
+                    v = int(str(v).strip())
+                except ValueError:
+                    self.error(section, key, f"{k} = {v}", "нужно целое число")
+                    return None
+            else:
+                v = str(v).strip()
+            out[k] = v
+        return tuple(sorted(out.items()))
 
     @property
     def horizon_ok(self) -> bool:
@@ -336,6 +368,22 @@ class _SettingsReader:
         for f in fields(s.weights):
             if getattr(s.weights, f.name) < 0:
                 self.error("weights", f.name, getattr(s.weights, f.name), "вес не может быть отрицательным")
+        rm = s.roadmap
+        if rm.executor_limit < 0:
+            self.error("roadmap", "executor_limit", rm.executor_limit, "число не может быть отрицательным")
+        for executor, limit in rm.executor_limits:
+            if limit < 0:
+                self.error("roadmap", "executor_limits", f"{executor} = {limit}",
+                           "число не может быть отрицательным")
+        for name in ("weight_finish", "weight_delay"):
+            if getattr(rm, name) < 0:
+                self.error("roadmap", name, getattr(rm, name), "вес не может быть отрицательным")
+        if rm.time_limit_s <= 0:
+            self.error("roadmap", "time_limit_s", rm.time_limit_s, "число должно быть положительным")
+        for stage, _ in rm.stage_after:
+            if stage not in {st.value for st in Stage}:
+                self.error("roadmap", "stage_after", stage,
+                           "неизвестный этап (есть: " + ", ".join(st.value for st in Stage) + ")")
         return s
 
 
@@ -415,6 +463,7 @@ def build_instance(raw: RawInstance) -> tuple[Instance | None, list[Problem]]:
     _uncovered_risk_warnings(usable.get("schools"), schools_rows, topics, risks)
 
     activities = _activities(usable.get("roadmap"), horizon)
+    _roadmap_links(reader, settings, activities, "roadmap" in raw.tables)
 
     if any(p.severity == "error" for p in problems):
         return None, problems
@@ -638,9 +687,12 @@ def _uncovered_risk_warnings(
 
 
 def _activities(r: _Rows | None, horizon: DateRange) -> dict[str, Activity]:
+    """roadmap.csv -> activities. Windows may reach outside the horizon: a roadmap usually
+    starts before the consultations (appointments, orders) and may end after them."""
     if r is None:
         return {}
     out: dict[str, Activity] = {}
+    rows: dict[str, int] = {}
     ids = []
     known = {c.name for c in TABLE_SPECS["roadmap"].columns}
     for row, rec in r.table.rows:
@@ -650,21 +702,73 @@ def _activities(r: _Rows | None, horizon: DateRange) -> dict[str, Activity]:
         latest = _window_day(r, row, rec, "latest", start=False)
         duration = r.integer(row, rec, "duration_days", default=0, minimum=0)
         fixed = r.day(row, rec, "fixed")
-        for col, value in (("earliest", earliest), ("latest", latest), ("fixed", fixed)):
-            if value is not None and value not in horizon and col != "fixed":
-                r.error(row, col, rec.get(col), "дата вне горизонта планирования")
+        if earliest is not None and latest is not None and latest < earliest:
+            r.error(row, "latest", rec.get("latest"), f"конец окна раньше его начала ({rec.get('earliest')})")
+        if fixed is not None and earliest is not None and fixed < earliest:
+            r.error(row, "fixed", rec.get("fixed"), f"фиксированная дата раньше начала окна ({rec.get('earliest')})")
+        if fixed is not None and latest is not None and fixed > latest:
+            r.error(row, "fixed", rec.get("fixed"), f"фиксированная дата позже конца окна ({rec.get('latest')})")
         extra = tuple((k, v) for k, v in rec.items() if k not in known)
         if ident:
             ids.append((row, ident))
+            rows.setdefault(ident, row)
             out.setdefault(ident, Activity(ident, title, rec.get("responsible", ""), rec.get("indicator", ""),
                                            earliest, latest, duration or 0,
-                                           tuple(r.items(rec, "after")), fixed, extra))
+                                           tuple(dict.fromkeys(r.items(rec, "after"))), fixed, extra))
     r.unique(ids)
     for row, rec in r.table.rows:
         for dep in r.items(rec, "after"):
             if dep not in out:
                 r.error(row, "after", dep, "неизвестное мероприятие (нет в roadmap)")
+            elif dep == rec.get("id"):
+                r.error(row, "after", dep, "мероприятие не может идти после самого себя")
+    _after_cycles(r, rows, out)
     return out
+
+
+def _after_cycles(r: _Rows, rows: dict[str, int], activities: dict[str, Activity]) -> None:
+    """Every cycle of `after` dependencies is an error naming each activity on it."""
+    graph = nx.DiGraph()
+    for a in activities.values():
+        graph.add_node(a.id)
+        for dep in a.after:
+            if dep in activities and dep != a.id:
+                graph.add_edge(dep, a.id)
+    components = [c for c in nx.strongly_connected_components(graph) if len(c) > 1]
+    for component in sorted(components, key=lambda c: min(rows[a] for a in c)):
+        first = min(component, key=lambda a: rows[a])
+        # The cycle through the first activity (in file order), written in dependency order.
+        cycle = nx.find_cycle(graph.subgraph(component), source=first)
+        names = [a for a, _ in cycle] + [cycle[0][0]]
+        listed = ", ".join(sorted(component, key=lambda a: rows[a]))
+        r.error(rows[first], "after", ";".join(activities[first].after),
+                "зависимости мероприятий образуют цикл: " + " → ".join(names)
+                + f" (ни одно из мероприятий {listed} нельзя начать первым)")
+
+
+def _roadmap_links(
+    reader: _SettingsReader, settings: Settings, activities: dict[str, Activity], has_roadmap: bool
+) -> None:
+    """`[roadmap] stage_after` and `executor_limits` must name activities / executors of roadmap.csv."""
+    from models.roadmap import executors_of
+
+    rm = settings.roadmap
+    for stage, activity in rm.stage_after:
+        if not has_roadmap:
+            reader.error("roadmap", "stage_after", f"{stage} = {activity}",
+                         "связь с мероприятием задана, но файла roadmap.csv нет")
+        elif activities and activity not in activities:
+            reader.error("roadmap", "stage_after", f"{stage} = {activity}",
+                         "неизвестное мероприятие (нет в roadmap.csv)")
+    if activities:
+        executors = {e for a in activities.values() for e in executors_of(a)}
+        for executor, _ in rm.executor_limits:
+            if executor not in executors:
+                row = reader.raw.settings_rows.get(("roadmap", "executor_limits"))
+                reader.problems.append(Problem(
+                    reader.raw.settings_display,
+                    "такого исполнителя нет в столбце responsible файла roadmap.csv: предел не действует",
+                    row, "roadmap.executor_limits", executor, "warning"))
 
 
 def _window_day(r: _Rows, row: int, rec: dict[str, str], col: str, start: bool) -> date | None:
