@@ -84,6 +84,7 @@ def place_on_days(
     workers: int = 8,
     seed: int = 0,
     not_before: date | None = None,
+    topic_first_day: dict[str, date] | None = None,
 ) -> DatePlacement:
     """Choose a day for each pending session; `pinned` sessions keep their day and time;
     new sessions go on `not_before` or later (a replan's freeze date)."""
@@ -115,12 +116,19 @@ def place_on_days(
 
     for (c, month), idxs in by_cm.items():
         free = [d for d in ix.free_days[c].get(month, ()) if not_before is None or d >= not_before]
+        if topic_first_day:
+            # Roadmap links: a linked stage's sessions only after its activity (day level).
+            firsts = {pending[i].topic: topic_first_day.get(pending[i].topic) for i in idxs}
+        else:
+            firsts = {}
         consultant = consultants[c]
         for k, i in enumerate(idxs):
             p = pending[i]
             target = (k + 0.5) * len(free) / max(1, len(idxs))
             vars_ = []
             for pos, day in enumerate(free):
+                if firsts.get(p.topic) is not None and day < firsts[p.topic]:
+                    continue
                 if p.timing is not None and p.timing.overnight:
                     if ix.unavailable_on(consultant, day - timedelta(days=1)):
                         continue

@@ -7,6 +7,7 @@ elapsed) goes to the `progress` callable, in Russian.
 from __future__ import annotations
 
 import time
+from datetime import date
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -89,6 +90,7 @@ def solve_consultations(
     pinned: list[Session] | None = None,
     preferred: Callable[[Pending], tuple[object, object]] | None = None,
     hint_plan: Plan | None = None,
+    topic_first_day: dict[str, date] | None = None,
 ) -> tuple[Plan, SolveReport]:
     """Plan the consultation graph. `pinned` sessions (replanning history) are kept as they are."""
     opts = opts or SolveOptions()
@@ -184,7 +186,7 @@ def solve_consultations(
             p.preferred_day, p.keep_id = preferred(p)
     remaining = max(2.0, opts.time_limit - (time.monotonic() - t0))
     placement = place_on_days(instance, cm.ix, pending, pinned, min(opts.dates_limit, remaining),
-                              opts.workers, opts.seed, cm.opt.free_from)
+                              opts.workers, opts.seed, cm.opt.free_from, topic_first_day)
     report.unplaced = placement.unplaced
     report.phases.append(PhaseResult("dates", placement.status, float(len(placement.unplaced)), 0.0,
                                      placement.seconds))

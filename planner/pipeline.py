@@ -50,26 +50,40 @@ def load(path: str | Path) -> Instance:
     return instance
 
 
-def schedule_activities(instance: Instance) -> tuple[Instance, list]:
-    """The roadmap, when the instance has one: dated activities, and the instance whose
-    linked stages (`[roadmap] stage_after`) start only after their activity."""
+def schedule_activities(instance: Instance):
+    """The roadmap, when the instance has one: the scheduling result, the instance whose
+    linked stages (`[roadmap] stage_after`) start only after their activity, and the first
+    day of each linked topic."""
     if not instance.activities:
-        return instance, []
+        return None, instance, {}
     from models.roadmap import schedule_roadmap
-    from models.roadmap_links import linked_instance
+    from models.roadmap_links import linked_instance, topic_first_day
 
     say("Планирую дорожную карту…")
     result = schedule_roadmap(instance)
     if not result.ok:
-        raise InputError(result.problems)
-    return linked_instance(instance, result.activities), result.activities
+        raise InputError(result.errors)
+    for p in result.problems:
+        if p.severity != "error":
+            say(p.render())
+    firsts = {t.id: d for t in instance.topics.values()
+              if (d := topic_first_day(instance, result.activities, t)) is not None}
+    return result, linked_instance(instance, result.activities), firsts
 
 
 def plan_instance(instance: Instance, opts: SolveOptions, instance_path: str | Path | None = None) -> Plan:
     """instance → (roadmap) → model → solve → plan, checked by the independent validator."""
-    instance, activities = schedule_activities(instance)
-    plan, _report = solve_consultations(instance, opts)
-    plan.activities = activities
+    roadmap, instance, firsts = schedule_activities(instance)
+    plan, _report = solve_consultations(instance, opts, topic_first_day=firsts or None)
+    if roadmap is not None:
+        from models.roadmap import roadmap_summary_lines
+        from models.roadmap_links import link_violations
+
+        plan.activities = roadmap.activities
+        plan.meta["roadmap_summary"] = roadmap_summary_lines(instance, roadmap)
+        broken = link_violations(instance, plan)
+        if broken:
+            raise PlanInvalid([Violation("roadmap_link", text) for text in broken])
     if instance_path is not None:
         plan.meta["instance_path"] = str(instance_path)
     violations = validate(instance, plan)
@@ -180,6 +194,8 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     files = output_files(instance, plan, calendars=not args.no_calendars, documents=not args.no_documents)
     written = write_bundle(out, files)
     print(plan_summary(instance, plan))
+    for line in plan.meta.get("roadmap_summary", []):
+        print(line)
     print(f"Записано в {out}: " + ", ".join(sorted({str(p.relative_to(out)).split('/')[0] for p in written})))
     say(f"Всего {time.monotonic() - t0:.1f} с")
     return 0
