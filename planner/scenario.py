@@ -35,6 +35,13 @@ from planner.problems import InputError, Problem
 KINDS = ("consultant_unavailable", "month_blocked", "school_risks", "school_added", "school_removed",
          "consultant_added", "topic_months", "consultant_capacity", "topic_capacity")
 
+# Additions and removals first, so that other entries may refer to a school or consultant the
+# same scenario adds (a new school's curator, a new consultant's absence), and so that changing
+# the risks of a school the scenario removes is reported as the contradiction it is.
+APPLY_ORDER = ("consultant_added", "school_added", "school_removed", "consultant_unavailable", "month_blocked",
+               "school_risks", "topic_months", "consultant_capacity", "topic_capacity")
+assert sorted(APPLY_ORDER) == sorted(KINDS)
+
 
 @dataclass
 class Scenario:
@@ -142,7 +149,7 @@ class _Applier:
     def apply(self) -> Instance:
         sc, inst, freeze = self.sc, self.inst, self.sc.freeze_before
         touched_schools: dict[str, str] = {}
-        for kind in KINDS:
+        for kind in APPLY_ORDER:
             for i, e in enumerate(sc.entries.get(kind, [])):
                 getattr(self, f"_{kind}")(i, e, freeze, touched_schools)
         if self.problems:
@@ -273,8 +280,10 @@ class _Applier:
                 v = self.need(kind, i, e, fld, int)
                 if v is not None:
                     changes[fld] = v
-        if not changes:
+        if not any(fld in e for fld in ("max_per_month", "max_total")):
             self.error(kind, i, "max_per_month", None, "укажите max_per_month и/или max_total")
+            return
+        if not changes:  # each given field is wrong and is already reported
             return
         self.consultants[cid] = dataclasses.replace(self.consultants[cid], **changes)
 

@@ -1,0 +1,810 @@
+"""What-if replanning: scenario files, the frozen past, kept ids, the change report, compare.
+
+One small instance (5 schools, 2 consultants, 4 months) and one baseline plan per module;
+every replan runs with a 5 s limit on 2 workers. Each replanned plan goes through the
+independent validator and through `check_replan` (history untouched, ids kept or cancelled,
+SEQUENCE raised, meta counts consistent).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import os
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from helpers import CONSULTANTS, TOPICS, run_cli, write_instance
+from hypothesis import HealthCheck, given, note, settings
+from hypothesis import strategies as st
+
+from models.calendar_days import DateRange, month_of, months_between
+from models.domain import Consultant, Instance, Plan, School, Session
+from models.replan import replan, sessions_changed
+from models.score import needs
+from models.solve import SolveOptions, solve_consultations
+from models.validate import validate
+from planner.plan_io import plan_json_text, read_plan
+from planner.problems import InputError
+from planner.replanning import change_report, compare_table
+from planner.scenario import KINDS, Scenario, apply_scenario, read_scenario
+from planner.validation import load_instance
+
+OPTS = SolveOptions(time_limit=5, workers=2, seed=0)
+# The baseline on one worker: CP-SAT is then deterministic, and so is every test built on it
+# (on two workers it picks one of several equally good plans at random).
+BASE_OPTS = SolveOptions(time_limit=5, workers=1, seed=0)
+FREEZE = date(2022, 4, 15)  # the default freeze of the per-kind tests
+HORIZON_START, HORIZON_END = date(2022, 3, 1), date(2022, 6, 30)
+MONTHS = months_between(HORIZON_START, HORIZON_END)  # 2022-03 .. 2022-06
+EXAMPLES = int(os.environ.get("REPLAN_EXAMPLES", "10"))
+# The same examples on every run (a CI failure reproduces); REPLAN_RANDOM=1 explores new ones.
+DERANDOMIZE = not os.environ.get("REPLAN_RANDOM")
+
+TV = TOPICS[0]  # verification, onsite, 120 min, capacity 1
+
+
+def topic(id, stage="program", fmt="online", duration=90, capacity=2, risks="R03", requires=""):
+    return {"id": id, "title": f"Тема {id}", "risks": risks, "stage": stage, "format": fmt,
+            "duration_min": str(duration), "capacity": str(capacity), "requires": requires, "months": ""}
+
+
+def consultant(id, municipality="M1", topics="TV;T1;T2;T3", max_per_month=4):
+    return {**CONSULTANTS[0], "id": id, "name": f"Консультант {id}", "municipality": municipality,
+            "topics": topics, "max_per_month": str(max_per_month), "max_total": "", "unavailable": ""}
+
+
+def school(id, municipality="M1", risks="R03;R05", priority=2, verified_on="2022-02-01", curator="C1"):
+    return {"id": id, "name": f"Школа {id}", "municipality": municipality, "risks": risks,
+            "priority": str(priority), "verified_on": verified_on, "curator": curator}
+
+
+# T1 (R03) → T2 (R03, R05) → T3 (R05, onsite): prerequisites spread a school over months.
+TABLES = dict(
+    topics=[TV, topic("T1"), topic("T2", stage="support", risks="R03;R05", requires="T1"),
+            topic("T3", stage="monitoring", fmt="onsite", duration=120, risks="R05", requires="T2")],
+    consultants=[consultant("C1"), consultant("C2", municipality="M2")],
+    schools=[school("S1", priority=1), school("S2"), school("S3", "M2", verified_on="", curator="C2"),
+             school("S4", "M2", risks="R05"), school("S5", risks="R03")],
+)
+
+
+@dataclasses.dataclass
+class Base:
+    folder: Path  # the instance folder
+    plan_path: Path  # the baseline as plan.json
+    scratch: Path  # a module-wide scratch folder (hypothesis cannot use tmp_path)
+    inst: Instance
+    plan: Plan
+    snapshot: Plan  # a deep copy: replans must never modify the baseline
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory) -> Base:
+    root = tmp_path_factory.mktemp("replan")
+    folder = write_instance(root / "inst", **TABLES)
+    inst, _warnings = load_instance(folder)
+    plan, _report = solve_consultations(inst, BASE_OPTS)
+    assert validate(inst, plan) == []
+    assert plan.unmet == []
+    # The per-kind tests need a past and a future around FREEZE.
+    assert any(s.start.date() < FREEZE for s in plan.sessions)
+    assert sum(1 for s in plan.sessions if s.start.date() >= FREEZE) >= 2
+    plan_path = root / "base" / "plan.json"
+    plan_path.parent.mkdir()
+    plan_path.write_text(plan_json_text(plan), encoding="utf-8")
+    scratch = root / "scratch"
+    scratch.mkdir()
+    return Base(folder, plan_path, scratch, inst, plan, copy.deepcopy(plan))
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def write_scenario(folder: Path, body: str, freeze: date | None = FREEZE, name: str = "тест",
+                   filename: str = "scenario.toml") -> Path:
+    head = f'name = "{name}"\n' + (f"freeze_before = {freeze.isoformat()}\n" if freeze else "")
+    path = folder / filename
+    path.write_text(head + body, encoding="utf-8")
+    return path
+
+
+def scenario(folder: Path, body: str, freeze: date | None = FREEZE, filename: str = "scenario.toml") -> Scenario:
+    return read_scenario(write_scenario(folder, body, freeze, filename=filename))
+
+
+def run_replan(base: Base, sc: Scenario) -> tuple[Instance, Plan]:
+    inst = apply_scenario(sc, base.inst)
+    plan = replan(inst, base.plan, sc.freeze_before, OPTS, sc.name)
+    check_replan(base, inst, plan, sc.freeze_before)
+    return inst, plan
+
+
+def content(s: Session) -> tuple:
+    return (s.topic, s.consultant, s.start, s.end, s.format, s.municipality, s.schools)
+
+
+def phase2_lost(plan: Plan) -> bool:
+    """The known solve bug (see test_replan_keeps_the_coverage_it_proved): phase 2 found no
+    solution although phase 1 did, and the plan was read from an infeasible hint."""
+    return any(p["name"] == "soft" and p["status"] not in ("OPTIMAL", "FEASIBLE") for p in plan.meta["phases"])
+
+
+def check_replan(base: Base, inst: Instance, plan: Plan, freeze: date, known_bug_ok: bool = False) -> None:
+    """Everything every replan must satisfy, whatever the scenario.
+
+    `known_bug_ok`: when the replan hit the known phase-2 bug (xfailed below), everything
+    but the validator is still checked. Once that bug is fixed this never applies.
+    """
+    baseline = base.plan
+    if not (known_bug_ok and phase2_lost(plan)):
+        violations = validate(inst, plan)
+        assert violations == [], [v.render() for v in violations]
+    # The baseline object is not modified by the replan.
+    assert baseline.sessions == base.snapshot.sessions and baseline.cancelled == base.snapshot.cancelled
+    # History: exactly the baseline's sessions before the freeze (id, time, consultant, schools, SEQUENCE),
+    # and nothing new placed in the past.
+    history = [s for s in baseline.sessions if s.start.date() < freeze]
+    past = [s for s in plan.sessions if s.start.date() < freeze]
+    assert sorted(past, key=lambda s: s.id) == sorted(history, key=lambda s: s.id)
+    # Ids: unique among active sessions, never both active and cancelled.
+    ids = [s.id for s in plan.sessions]
+    assert len(ids) == len(set(ids))
+    cancelled = {c.id: c for c in plan.cancelled}
+    assert len(cancelled) == len(plan.cancelled)
+    assert not set(ids) & set(cancelled)
+    # Every later baseline session survives under its id or is cancelled with a raised SEQUENCE.
+    by_id = {s.id: s for s in plan.sessions}
+    future = [s for s in baseline.sessions if s.start.date() >= freeze]
+    kept = moved = 0
+    for old in future:
+        if old.id in by_id:
+            new = by_id[old.id]
+            if content(new) == content(old):
+                assert new.sequence == old.sequence, old.id
+                kept += 1
+            else:
+                assert new.sequence > old.sequence, old.id
+                moved += 1
+        else:
+            assert old.id in cancelled, f"{old.id} is neither kept nor cancelled"
+            assert cancelled[old.id].sequence > old.sequence
+            assert content(cancelled[old.id]) == content(old)
+    baseline_ids = {s.id for s in baseline.sessions}
+    added = [s for s in plan.sessions if s.id not in baseline_ids]
+    assert all(s.sequence == 0 and s.start.date() >= freeze for s in added)
+    meta = plan.meta["replan"]
+    assert (meta["kept"], meta["moved"], meta["cancelled"], meta["added"]) == \
+           (kept, moved, len(future) - kept - moved, len(added))
+    assert meta["cancelled"] == len(plan.cancelled) - len(baseline.cancelled)
+    assert meta["freeze_before"] == freeze.isoformat()
+    assert meta["history_sessions"] == len(history)
+
+
+def after(plan: Plan, freeze: date = FREEZE) -> list[Session]:
+    return [s for s in plan.sessions if s.start.date() >= freeze]
+
+
+def unmet_of(plan: Plan) -> dict[tuple[str, str], str]:
+    return {(u.school, u.risk): u.reason for u in plan.unmet}
+
+
+def problems_of(exc: pytest.ExceptionInfo[InputError]) -> list[tuple[str, str | None, str | None]]:
+    return [(p.file, p.column, p.value) for p in exc.value.problems]
+
+
+def same_except(a: Instance, b: Instance, **changed) -> None:
+    """`b` equals `a` except in the fields named as keywords (`blocked_months` skips the settings)."""
+    for f in ("name", "municipalities", "risks", "schools", "consultants", "topics"):
+        if f not in changed:
+            assert getattr(a, f) == getattr(b, f), f
+    if "blocked_months" not in changed:
+        assert a.settings == b.settings
+
+
+# --- 1. each scenario kind ---------------------------------------------------------------
+
+
+def test_consultant_unavailable(base, tmp_path):
+    c1_later = [s for s in after(base.plan) if s.consultant == "C1"]
+    assert c1_later, "baseline needs a C1 session after the freeze"
+    start = min(s.start.date() for s in c1_later)
+    end = date(2022, 6, 30)
+    sc = scenario(tmp_path, f"[[consultant_unavailable]]\nconsultant = \"C1\"\nfrom = {start}\nto = {end}\n")
+    inst, plan = run_replan(base, sc)
+    rng = DateRange(start, end)
+    assert inst.consultants["C1"] == dataclasses.replace(
+        base.inst.consultants["C1"], unavailable=base.inst.consultants["C1"].unavailable + (rng,))
+    same_except(base.inst, inst, consultants=None)
+    assert {k: v for k, v in inst.consultants.items() if k != "C1"} == \
+           {k: v for k, v in base.inst.consultants.items() if k != "C1"}
+    assert base.inst.consultants["C1"].unavailable == ()  # the original instance is untouched
+    assert not [s for s in plan.sessions if s.consultant == "C1" and s.start.date() in rng]
+    # Each of C1's sessions in the range was moved away (other consultant or day) or cancelled.
+    for old in c1_later:
+        new = next((s for s in plan.sessions if s.id == old.id), None)
+        assert new is None or (new.consultant, new.start.date()) != (old.consultant, old.start.date())
+    assert plan.meta["replan"]["moved"] + plan.meta["replan"]["cancelled"] >= len(c1_later)
+
+
+def test_month_blocked(base, tmp_path):
+    month = month_of(max(s.start.date() for s in base.plan.sessions))
+    assert month > month_of(FREEZE)
+    in_month = [s for s in base.plan.sessions if month_of(s.start.date()) == month]
+    sc = scenario(tmp_path, f'[[month_blocked]]\nmonth = "{month}"\n')
+    inst, plan = run_replan(base, sc)
+    assert inst.settings.horizon.blocked_months == base.inst.settings.horizon.blocked_months + (month,)
+    assert base.inst.settings.horizon.blocked_months == ()
+    same_except(base.inst, inst, blocked_months=None)
+    assert dataclasses.replace(inst.settings.horizon, blocked_months=()) == base.inst.settings.horizon
+    assert not [s for s in plan.sessions if month_of(s.start.date()) == month]
+    for old in in_month:
+        assert old.id in {c.id for c in plan.cancelled} or \
+               month_of(next(s for s in plan.sessions if s.id == old.id).start.date()) != month
+
+
+def test_school_risks(base, tmp_path):
+    sc = scenario(tmp_path, '[[school_risks]]\nschool = "S5"\nrisks = ["R03", "R05"]\n\n'
+                            '[[school_risks]]\nschool = "S2"\nrisks = ["R01"]\n')
+    inst, plan = run_replan(base, sc)
+    assert inst.schools["S5"] == dataclasses.replace(base.inst.schools["S5"], risks=("R03", "R05"))
+    assert inst.schools["S2"] == dataclasses.replace(base.inst.schools["S2"], risks=("R01",))
+    assert {k: v for k, v in inst.schools.items() if k not in ("S2", "S5")} == \
+           {k: v for k, v in base.inst.schools.items() if k not in ("S2", "S5")}
+    same_except(base.inst, inst, schools=None)
+    unmet = unmet_of(plan)
+    # S2 now only has R01, which no topic addresses: unmet with a reason, and S2 has no
+    # reason to attend anything after the freeze.
+    assert unmet.get(("S2", "R01"), "").strip()
+    assert not [s for s in after(plan) if "S2" in s.schools]
+    assert ("S2", "R03") not in unmet and ("S2", "R05") not in unmet
+    # S5's new R05 is met (T2 after T1) or listed with a reason.
+    attended = {s.topic for s in plan.sessions if "S5" in s.schools}
+    assert "T2" in attended or unmet.get(("S5", "R05"), "").strip()
+
+
+def test_school_added(base, tmp_path):
+    sc = scenario(tmp_path, '[[school_added]]\nid = "S9"\nname = "МБОУ «ООШ № 5»"\nmunicipality = "M2"\n'
+                            'risks = ["R03"]\npriority = 1\nverified_on = 2022-01-15\ncurator = "C2"\n\n'
+                            '[[school_added]]\nid = "S8"\nname = "МБОУ «СОШ № 8»"\nmunicipality = "M1"\n'
+                            'risks = ["R05"]\ncurator = "C1"\n')
+    inst, plan = run_replan(base, sc)
+    assert inst.schools["S9"] == School("S9", "МБОУ «ООШ № 5»", "M2", ("R03",), 1, date(2022, 1, 15), "C2")
+    assert inst.schools["S8"] == School("S8", "МБОУ «СОШ № 8»", "M1", ("R05",), 2, None, "C1")
+    assert {k: v for k, v in inst.schools.items() if k not in ("S8", "S9")} == base.inst.schools
+    same_except(base.inst, inst, schools=None)
+    unmet = unmet_of(plan)
+    for need in [n for n in needs(inst) if n[0] in ("S8", "S9")]:
+        assert need not in unmet or unmet[need].strip()
+    # There is room: the new schools get consultations after the freeze, none before.
+    for sid in ("S8", "S9"):
+        assert [s for s in plan.sessions if sid in s.schools]
+        assert not [s for s in plan.sessions if sid in s.schools and s.start.date() < FREEZE]
+    assert plan.meta["replan"]["added"] + plan.meta["replan"]["moved"] >= 1
+    # S8 is not verified: its verification (if any) is by its curator, before its T1.
+    verif = [s for s in plan.sessions if "S8" in s.schools and s.topic == "TV"]
+    assert all(s.consultant == "C1" for s in verif)
+
+
+def test_school_removed(base, tmp_path):
+    later = [s for s in after(base.plan) if s.schools]
+    sid = next(x for s in later for x in s.schools)  # a school with a consultation after the freeze
+    sc = scenario(tmp_path, f'[[school_removed]]\nschool = "{sid}"\n')
+    inst, plan = run_replan(base, sc)
+    assert inst.schools[sid].withdrawn
+    assert inst.schools[sid] == dataclasses.replace(base.inst.schools[sid], withdrawn=True)
+    assert not any(n[0] == sid for n in needs(inst))
+    assert {k: v for k, v in inst.schools.items() if k != sid} == \
+           {k: v for k, v in base.inst.schools.items() if k != sid}
+    same_except(base.inst, inst, schools=None)
+    assert not [s for s in after(plan) if sid in s.schools]
+    assert not [u for u in plan.unmet if u.school == sid]
+    # Its history stays.
+    assert [s for s in base.plan.sessions if sid in s.schools and s.start.date() < FREEZE] == \
+           [s for s in plan.sessions if sid in s.schools]
+    assert plan.score["needs_total"] == len(needs(inst))
+
+
+def test_consultant_added(base, tmp_path):
+    # Both original consultants are away after the freeze: only the new one can consult.
+    end = date(2022, 6, 30)
+    sc = scenario(tmp_path,
+                  f'[[consultant_unavailable]]\nconsultant = "C1"\nfrom = {FREEZE}\nto = {end}\n\n'
+                  f'[[consultant_unavailable]]\nconsultant = "C2"\nfrom = {FREEZE}\nto = {end}\n\n'
+                  '[[consultant_added]]\nid = "C3"\nname = "Петрова В. В."\nposition = "методист"\n'
+                  'municipality = "M1"\ntopics = ["T1", "T2"]\nmax_per_month = 3\nmax_total = 6\n')
+    inst, plan = run_replan(base, sc)
+    assert inst.consultants["C3"] == Consultant("C3", "Петрова В. В.", "методист", "M1", ("T1", "T2"), 3, 6)
+    assert set(inst.consultants) == {"C1", "C2", "C3"}
+    later = after(plan)
+    assert later and all(s.consultant == "C3" for s in later)
+    assert all(s.topic in ("T1", "T2") for s in later)
+
+
+def test_topic_months(base, tmp_path):
+    # T2 only in the last two months from now on: T2 sessions after the freeze land there.
+    t2_later = [s for s in after(base.plan) if s.topic == "T2"]
+    assert t2_later and not [s for s in base.plan.sessions if s.topic == "T2" and s.start.date() < FREEZE]
+    allowed = MONTHS[-2:]
+    assert any(month_of(s.start.date()) not in allowed for s in t2_later), "the change must bind"
+    sc = scenario(tmp_path, f'[[topic_months]]\ntopic = "T2"\nmonths = {json.dumps(allowed)}\n')
+    inst, plan = run_replan(base, sc)
+    assert inst.topics["T2"] == dataclasses.replace(base.inst.topics["T2"], months=tuple(allowed))
+    assert {k: v for k, v in inst.topics.items() if k != "T2"} == \
+           {k: v for k, v in base.inst.topics.items() if k != "T2"}
+    same_except(base.inst, inst, topics=None)
+    assert all(month_of(s.start.date()) in allowed for s in plan.sessions if s.topic == "T2")
+
+
+def test_consultant_capacity(base, tmp_path):
+    # C1 may hold one consultation a month and two in all from now on (the history fits).
+    hist_c1 = [s for s in base.plan.sessions if s.consultant == "C1" and s.start.date() < FREEZE]
+    per_month = max([sum(1 for s in hist_c1 if month_of(s.start.date()) == m) for m in MONTHS] + [1])
+    total = len(hist_c1) + 1
+    sc = scenario(tmp_path, f'[[consultant_capacity]]\nconsultant = "C1"\nmax_per_month = {per_month}\n'
+                            f'max_total = {total}\n')
+    inst, plan = run_replan(base, sc)
+    assert inst.consultants["C1"] == dataclasses.replace(base.inst.consultants["C1"], max_per_month=per_month,
+                                                         max_total=total)
+    assert inst.consultants["C2"] == base.inst.consultants["C2"]
+    same_except(base.inst, inst, consultants=None)
+    mine = [s for s in plan.sessions if s.consultant == "C1"]
+    assert len(mine) <= total
+    for m in MONTHS:
+        assert sum(1 for s in mine if month_of(s.start.date()) == m) <= per_month
+    # Only max_per_month given: max_total stays as it was.
+    sc2 = scenario(tmp_path, '[[consultant_capacity]]\nconsultant = "C2"\nmax_per_month = 2\n', filename="b.toml")
+    inst2 = apply_scenario(sc2, base.inst)
+    assert inst2.consultants["C2"] == dataclasses.replace(base.inst.consultants["C2"], max_per_month=2)
+
+
+def test_topic_capacity(base, tmp_path):
+    # Room for three schools per T1 session.
+    sc = scenario(tmp_path, '[[topic_capacity]]\ntopic = "T1"\ncapacity = 3\n')
+    inst, plan = run_replan(base, sc)
+    assert inst.topics["T1"] == dataclasses.replace(base.inst.topics["T1"], capacity=3)
+    assert {k: v for k, v in inst.topics.items() if k != "T1"} == \
+           {k: v for k, v in base.inst.topics.items() if k != "T1"}
+    same_except(base.inst, inst, topics=None)
+    assert all(len(s.schools) <= 3 for s in plan.sessions if s.topic == "T1")
+
+
+def test_every_kind_is_tested():
+    tested = {"consultant_unavailable", "month_blocked", "school_risks", "school_added", "school_removed",
+              "consultant_added", "topic_months", "consultant_capacity", "topic_capacity"}
+    assert set(KINDS) == tested
+
+
+def test_scenario_name_and_freeze_are_read(tmp_path):
+    sc = scenario(tmp_path, '[[month_blocked]]\nmonth = "2022-06"\n')
+    assert (sc.name, sc.freeze_before, sc.count(), sc.path) == ("тест", FREEZE, 1, "scenario.toml")
+    unnamed = tmp_path / "без-имени.toml"
+    unnamed.write_text("", encoding="utf-8")
+    sc = read_scenario(unnamed)
+    assert (sc.name, sc.freeze_before, sc.count()) == ("без-имени", None, 0)
+
+
+# --- history that a scenario contradicts -------------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: topic_months dropping a month the topic was already held in"
+                                       " (before the freeze) loses that history in the month model"
+                                       " (ConsultationModel creates no attend variable for it), so schools"
+                                       " get the topic a second time, and validate flags the history"
+                                       " session's month (topic_twice, topic_month)")
+def test_topic_months_that_exclude_a_past_session(base, tmp_path):
+    past_t1 = [s for s in base.plan.sessions if s.topic == "T1" and s.start.date() < FREEZE]
+    assert past_t1
+    later = [m for m in MONTHS if m > month_of(FREEZE)]
+    sc = scenario(tmp_path, f'[[topic_months]]\ntopic = "T1"\nmonths = {json.dumps(later)}\n')
+    # Either the scenario is refused in Russian, naming the entry, or the replan is valid.
+    try:
+        inst = apply_scenario(sc, base.inst)
+    except InputError as exc:
+        assert any(p.column == "[[topic_months]] №1, поле months" for p in exc.problems)
+        return
+    plan = replan(inst, base.plan, FREEZE, OPTS, sc.name)
+    check_replan(base, inst, plan, FREEZE)
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: a capacity lowered below what the history already used"
+                                       " (consultant_capacity under the consultant's past sessions, topic_capacity"
+                                       " under a past session's schools) makes the replan INFEASIBLE: every"
+                                       " later session is cancelled and validate flags the history;"
+                                       " `planner replan` exits 3 «Внутренняя ошибка» instead of a Russian"
+                                       " input error or a plan where the new limit applies from the freeze on")
+@pytest.mark.parametrize("kind", ["consultant_capacity", "topic_capacity"])
+def test_capacity_below_the_history(base, tmp_path, kind):
+    past = [s for s in base.plan.sessions if s.start.date() < FREEZE]
+    if kind == "consultant_capacity":
+        # max_total under what the consultant has already held.
+        c = max(sorted({s.consultant for s in past}), key=lambda c: sum(1 for s in past if s.consultant == c))
+        held = sum(1 for s in past if s.consultant == c)
+        body = f'[[consultant_capacity]]\nconsultant = "{c}"\nmax_total = {held - 1}\n'
+    else:
+        t = next(s.topic for s in past if len(s.schools) > 1)
+        body = f'[[topic_capacity]]\ntopic = "{t}"\ncapacity = 1\n'
+    sc = scenario(tmp_path, body)
+    try:
+        inst = apply_scenario(sc, base.inst)
+    except InputError as exc:
+        assert any(p.column and p.column.startswith(f"[[{kind}]] №1") for p in exc.problems)
+        return
+    plan = replan(inst, base.plan, FREEZE, OPTS, sc.name)
+    assert plan.status in ("OPTIMAL", "FEASIBLE")
+    check_replan(base, inst, plan, FREEZE)
+
+
+LOSSY = {
+    # Only March stays open: the baseline's later sessions have no place any more.
+    "months blocked": '[[month_blocked]]\nmonth = "2022-04"\n\n[[month_blocked]]\nmonth = "2022-05"\n\n'
+                      '[[month_blocked]]\nmonth = "2022-06"\n',
+    "two months blocked": '[[month_blocked]]\nmonth = "2022-04"\n\n[[month_blocked]]\nmonth = "2022-05"\n',
+    "consultant away": '[[consultant_unavailable]]\nconsultant = "C1"\nfrom = 2022-03-01\nto = 2022-06-30\n\n'
+                       '[[consultant_unavailable]]\nconsultant = "C2"\nfrom = 2022-05-01\nto = 2022-06-30\n',
+}
+
+
+@pytest.mark.xfail(strict=True, reason="BUG (models/solve.py): when a scenario makes the baseline infeasible and"
+                                       " phase 1 must run, the baseline is still taken as phase 2's hint whenever"
+                                       " its *counted* coverage (values_from_plan counts sessions the model has no"
+                                       " variable for) is ≥ phase 1's optimum, without the _feasible() check the"
+                                       " skip path has; _pin_full_classes then pins needs from that infeasible"
+                                       " hint, phase 2 is INFEASIBLE, and the plan is read from the infeasible"
+                                       " hint: far lower coverage than a from-scratch re-solve (and, for other"
+                                       " baselines, prerequisite violations)")
+@pytest.mark.parametrize("body", list(LOSSY.values()), ids=list(LOSSY))
+def test_replan_keeps_the_coverage_it_proved(base, tmp_path, body):
+    # Freeze on the horizon's first day: no history, so a replan may do anything a fresh solve
+    # may, and coverage comes first in both.
+    freeze = HORIZON_START
+    sc = scenario(tmp_path, body, freeze=freeze)
+    inst = apply_scenario(sc, base.inst)
+    plan = replan(inst, base.plan, freeze, OPTS, sc.name)
+    fresh, _report = solve_consultations(inst, OPTS)
+    check_replan(base, inst, plan, freeze)
+    assert not phase2_lost(plan), plan.meta["phases"]
+    assert plan.score["needs_covered"] >= fresh.score["needs_covered"]
+
+
+def test_entries_may_refer_to_what_the_scenario_adds(base, tmp_path):
+    sc = scenario(tmp_path, '[[consultant_unavailable]]\nconsultant = "C3"\nfrom = 2022-06-01\nto = 2022-06-10\n\n'
+                            '[[school_risks]]\nschool = "S9"\nrisks = ["R03", "R05"]\n\n'
+                            '[[school_added]]\nid = "S9"\nname = "Новая"\nmunicipality = "M1"\nrisks = ["R03"]\n'
+                            'curator = "C3"\n\n'
+                            '[[consultant_added]]\nid = "C3"\nname = "Новый"\nmunicipality = "M1"\n'
+                            'topics = ["TV", "T1"]\nmax_per_month = 2\n')
+    inst = apply_scenario(sc, base.inst)
+    assert inst.consultants["C3"].unavailable == (DateRange(date(2022, 6, 1), date(2022, 6, 10)),)
+    assert inst.schools["S9"].risks == ("R03", "R05") and inst.schools["S9"].curator == "C3"
+
+
+# --- 2. bad scenarios --------------------------------------------------------------------
+
+
+BAD = [
+    ("unknown consultant", '[[consultant_unavailable]]\nconsultant = "C99"\nfrom = 2022-05-01\nto = 2022-05-31\n',
+     "[[consultant_unavailable]] №1, поле consultant", "C99", "неизвестный консультант"),
+    ("unknown school", '[[school_risks]]\nschool = "S99"\nrisks = ["R01"]\n',
+     "[[school_risks]] №1, поле school", "S99", "неизвестный код школы"),
+    ("unknown school removed", '[[school_removed]]\nschool = "S77"\n',
+     "[[school_removed]] №1, поле school", "S77", "неизвестный код школы"),
+    ("unknown topic", '[[topic_months]]\ntopic = "T99"\nmonths = ["2022-05"]\n',
+     "[[topic_months]] №1, поле topic", "T99", "неизвестный код темы"),
+    ("unknown topic capacity", '[[topic_capacity]]\ntopic = "TX"\ncapacity = 3\n',
+     "[[topic_capacity]] №1, поле topic", "TX", "неизвестный код темы"),
+    ("unknown risk", '[[school_risks]]\nschool = "S1"\nrisks = ["R03", "R42"]\n',
+     "[[school_risks]] №1, поле risks", "R42", "неизвестный код риска"),
+    ("to before from", '[[consultant_unavailable]]\nconsultant = "C1"\nfrom = 2022-05-10\nto = 2022-05-01\n',
+     "[[consultant_unavailable]] №1, поле to", "2022-05-01", "конец периода раньше начала"),
+    ("period before freeze", '[[consultant_unavailable]]\nconsultant = "C1"\nfrom = 2022-04-01\nto = 2022-05-01\n',
+     "[[consultant_unavailable]] №1, поле from", "2022-04-01", "до даты заморозки"),
+    ("month outside horizon", '[[month_blocked]]\nmonth = "2022-09"\n',
+     "[[month_blocked]] №1, поле month", "2022-09", "вне горизонта"),
+    ("month before freeze", '[[month_blocked]]\nmonth = "2022-03"\n',
+     "[[month_blocked]] №1, поле month", "2022-03", "раньше даты заморозки"),
+    ("freeze month", '[[month_blocked]]\nmonth = "2022-04"\n',
+     "[[month_blocked]] №1, поле month", "2022-04", "уже прошли"),
+    ("bad month", '[[month_blocked]]\nmonth = "май"\n',
+     "[[month_blocked]] №1, поле month", "май", "ГГГГ-ММ"),
+    ("topic month outside horizon", '[[topic_months]]\ntopic = "T2"\nmonths = ["2022-05", "2023-01"]\n',
+     "[[topic_months]] №1, поле months", "2023-01", "вне горизонта"),
+    ("existing school id", '[[school_added]]\nid = "S1"\nname = "Дубль"\nmunicipality = "M1"\nrisks = ["R03"]\n',
+     "[[school_added]] №1, поле id", "S1", "уже есть"),
+    ("existing consultant id", '[[consultant_added]]\nid = "C2"\nname = "Дубль"\nmunicipality = "M1"\n'
+                               'topics = ["T1"]\nmax_per_month = 2\n',
+     "[[consultant_added]] №1, поле id", "C2", "уже есть"),
+    ("non-date from", '[[consultant_unavailable]]\nconsultant = "C1"\nfrom = "июнь"\nto = 2022-06-30\n',
+     "[[consultant_unavailable]] №1, поле from", "июнь", "нужна дата"),
+    ("missing field", '[[consultant_unavailable]]\nconsultant = "C1"\nfrom = 2022-06-01\n',
+     "[[consultant_unavailable]] №1, поле to", None, "нет обязательного поля"),
+    ("unknown municipality", '[[school_added]]\nid = "S9"\nname = "Новая"\nmunicipality = "M9"\nrisks = ["R03"]\n',
+     "[[school_added]] №1, поле municipality", "M9", "неизвестный муниципалитет"),
+    ("bad priority", '[[school_added]]\nid = "S9"\nname = "Новая"\nmunicipality = "M1"\nrisks = []\npriority = 7\n',
+     "[[school_added]] №1, поле priority", "7", "приоритет"),
+    ("unknown curator", '[[school_added]]\nid = "S9"\nname = "Новая"\nmunicipality = "M1"\nrisks = []\n'
+                        'curator = "C42"\n',
+     "[[school_added]] №1, поле curator", "C42", "неизвестный консультант"),
+    ("unknown topic of consultant", '[[consultant_added]]\nid = "C3"\nname = "Новый"\nmunicipality = "M1"\n'
+                                    'topics = ["T1", "T77"]\nmax_per_month = 2\n',
+     "[[consultant_added]] №1, поле topics", "T77", "неизвестная тема"),
+    ("negative capacity", '[[consultant_capacity]]\nconsultant = "C1"\nmax_per_month = -1\n',
+     "[[consultant_capacity]] №1, поле max_per_month", "-1", "неотрицательное"),
+    ("zero topic capacity", '[[topic_capacity]]\ntopic = "T1"\ncapacity = 0\n',
+     "[[topic_capacity]] №1, поле capacity", "0", "положительной"),
+    ("risks not a list", '[[school_risks]]\nschool = "S1"\nrisks = "R01"\n',
+     "[[school_risks]] №1, поле risks", "R01", "список"),
+    ("risks of a removed school", '[[school_removed]]\nschool = "S2"\n\n[[school_risks]]\nschool = "S2"\n'
+                                  'risks = ["R01"]\n',
+     "[[school_risks]] №1, поле school", "S2", "выбывает"),
+]
+
+
+@pytest.mark.parametrize("body,column,value,message", [b[1:] for b in BAD], ids=[b[0] for b in BAD])
+def test_bad_scenario_names_file_entry_field_and_value(base, tmp_path, body, column, value, message):
+    sc = scenario(tmp_path, body, filename="плохой.toml")
+    with pytest.raises(InputError) as exc:
+        apply_scenario(sc, base.inst)
+    assert problems_of(exc) == [("плохой.toml", column, value)]
+    assert message in exc.value.problems[0].message
+    text = exc.value.problems[0].render()
+    assert text.startswith("плохой.toml, ") and f"«{column}»" in text
+    if value is not None:
+        assert f"«{value}»" in text
+
+
+def test_later_entries_are_numbered(base, tmp_path):
+    body = ('[[consultant_unavailable]]\nconsultant = "C1"\nfrom = 2022-05-01\nto = 2022-05-31\n\n'
+            '[[consultant_unavailable]]\nconsultant = "C7"\nfrom = 2022-05-01\nto = 2022-05-31\n')
+    with pytest.raises(InputError) as exc:
+        apply_scenario(scenario(tmp_path, body), base.inst)
+    assert problems_of(exc) == [("scenario.toml", "[[consultant_unavailable]] №2, поле consultant", "C7")]
+
+
+def test_several_problems_reported_at_once(base, tmp_path):
+    body = ('[[consultant_unavailable]]\nconsultant = "C99"\nfrom = 2022-05-01\nto = 2022-05-31\n\n'
+            '[[consultant_unavailable]]\nconsultant = "C1"\nfrom = 2022-06-10\nto = 2022-06-01\n\n'
+            '[[month_blocked]]\nmonth = "2023-02"\n\n'
+            '[[school_added]]\nid = "S2"\nname = "Дубль"\nmunicipality = "M1"\nrisks = ["R03"]\n\n'
+            '[[topic_months]]\ntopic = "T9"\nmonths = ["2022-05"]\n')
+    with pytest.raises(InputError) as exc:
+        apply_scenario(scenario(tmp_path, body, filename="много.toml"), base.inst)
+    assert sorted(problems_of(exc)) == sorted([
+        ("много.toml", "[[consultant_unavailable]] №1, поле consultant", "C99"),
+        ("много.toml", "[[consultant_unavailable]] №2, поле to", "2022-06-01"),
+        ("много.toml", "[[month_blocked]] №1, поле month", "2023-02"),
+        ("много.toml", "[[school_added]] №1, поле id", "S2"),
+        ("много.toml", "[[topic_months]] №1, поле topic", "T9"),
+    ])
+    assert len(exc.value.errors) == 5
+
+
+@pytest.mark.parametrize("text,column,message", [
+    ('freeze_before = "2022-05-01"\n', "freeze_before", "нужна дата"),
+    ('[[consultant_vacation]]\nconsultant = "C1"\n', "[[consultant_vacation]]", "неизвестный вид изменения"),
+    ("month_blocked = 5\n", "[[month_blocked]]", "[[вид]]"),
+])
+def test_bad_scenario_file_structure(tmp_path, text, column, message):
+    path = tmp_path / "s.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as exc:
+        read_scenario(path)
+    [p] = exc.value.problems
+    assert (p.file, p.column) == ("s.toml", column) and message in p.message
+
+
+def test_unreadable_and_missing_scenario_files(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text("[[month_blocked]\nmonth = ", encoding="utf-8")
+    with pytest.raises(InputError) as exc:
+        read_scenario(path)
+    assert exc.value.problems[0].file == "s.toml" and "TOML" in exc.value.problems[0].message
+    with pytest.raises(InputError) as exc:
+        read_scenario(tmp_path / "нет.toml")
+    assert "нет такого файла" in exc.value.problems[0].message
+
+
+def test_bad_scenario_via_cli(base, tmp_path):
+    body = ('[[consultant_unavailable]]\nconsultant = "C99"\nfrom = 2022-05-01\nto = 2022-05-31\n\n'
+            '[[school_risks]]\nschool = "S404"\nrisks = ["R03"]\n\n'
+            '[[consultant_unavailable]]\nconsultant = "C1"\nfrom = "завтра"\nto = 2022-05-31\n')
+    path = write_scenario(tmp_path, body, filename="сценарий.toml")
+    out = tmp_path / "out"
+    r = run_cli("replan", str(base.folder), "--baseline", str(base.plan_path), "--scenario", str(path),
+                "--out", str(out), "--time-limit", "5", "--workers", "2")
+    assert r.returncode == 2, r.stderr
+    err = r.stdout + r.stderr
+    assert "Traceback" not in err
+    assert "Ошибки (3)" in err and "Найдено ошибок: 3" in err
+    assert "сценарий.toml, столбец «[[consultant_unavailable]] №1, поле consultant»: неизвестный консультант" \
+           " (значение «C99»)" in err
+    assert "«[[school_risks]] №1, поле school»: неизвестный код школы (значение «S404»)" in err
+    assert "«[[consultant_unavailable]] №2, поле from»: нужна дата ГГГГ-ММ-ДД" in err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--freeze", "15.04.2022"], "«--freeze»: нужна дата ГГГГ-ММ-ДД (значение «15.04.2022»)"),
+    ([], "укажите дату заморозки"),
+    (["--freeze", "2022-04-15", "--scenario", "нет-такого.toml"], "нет такого файла сценария"),
+])
+def test_bad_replan_arguments_via_cli(base, tmp_path, args, needle):
+    r = run_cli("replan", str(base.folder), "--baseline", str(base.plan_path), "--out", str(tmp_path / "o"), *args)
+    assert r.returncode == 2, r.stderr
+    assert needle in r.stderr and "Traceback" not in r.stdout + r.stderr
+
+
+# --- 3. nothing changes without changes --------------------------------------------------
+
+
+@pytest.mark.parametrize("freeze", [date(2022, 3, 1), FREEZE, date(2022, 5, 20)])
+def test_empty_scenario_changes_nothing(base, tmp_path, freeze):
+    sc = scenario(tmp_path, "", freeze=freeze)
+    assert sc.count() == 0
+    inst, plan = run_replan(base, sc)
+    assert inst == base.inst
+    assert [(s.id, s.start, s.end, s.consultant, s.schools, s.sequence) for s in plan.sessions] == \
+           [(s.id, s.start, s.end, s.consultant, s.schools, s.sequence) for s in base.plan.sessions]
+    assert plan.sessions == base.plan.sessions
+    assert plan.cancelled == []
+    r = plan.meta["replan"]
+    assert (r["moved"], r["cancelled"], r["added"], r["sessions_changed"]) == (0, 0, 0, 0)
+    assert r["kept"] == len(after(base.plan, freeze))
+    assert plan.meta["changes"] == []
+    assert sessions_changed(base.plan, plan, freeze) == 0
+    assert plan.unmet == base.plan.unmet
+    report = change_report(inst, base.plan, plan)
+    assert report.startswith("# Изменения графика консультаций: тест")
+    assert "Изменений нет" in report and "Новых непокрытых потребностей нет" in report
+
+
+# --- 4. random scenarios (hypothesis) ----------------------------------------------------
+
+
+@st.composite
+def scenarios(draw) -> tuple[date, str]:
+    freeze = draw(st.dates(HORIZON_START, HORIZON_END))
+    parts = []
+    for _ in range(draw(st.integers(0, 2))):
+        c = draw(st.sampled_from(["C1", "C2"]))
+        start = freeze + timedelta(days=draw(st.integers(0, 60)))
+        end = start + timedelta(days=draw(st.integers(0, 45)))
+        parts.append(f'[[consultant_unavailable]]\nconsultant = "{c}"\nfrom = {start}\nto = {end}\n')
+    open_months = [m for m in MONTHS if m > month_of(freeze) or (m == month_of(freeze) and freeze.day == 1)]
+    for m in draw(st.lists(st.sampled_from(open_months), max_size=2, unique=True) if open_months
+                  else st.just([])):
+        parts.append(f'[[month_blocked]]\nmonth = "{m}"\n')
+    changed = draw(st.lists(st.sampled_from(["S1", "S2", "S3", "S4", "S5"]), max_size=2, unique=True))
+    for sid in changed:
+        risks = draw(st.lists(st.sampled_from(["R01", "R03", "R05"]), max_size=3, unique=True))
+        parts.append(f'[[school_risks]]\nschool = "{sid}"\nrisks = {json.dumps(risks)}\n')
+    others = [s for s in ["S1", "S2", "S3", "S4", "S5"] if s not in changed]
+    if draw(st.booleans()):
+        parts.append(f'[[school_removed]]\nschool = "{draw(st.sampled_from(others))}"\n')
+    return freeze, "\n".join(parts)
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None,
+          derandomize=DERANDOMIZE)
+@given(case=scenarios())
+def test_random_scenarios_keep_history_ids_and_validity(base, case):
+    freeze, body = case
+    note(f"freeze_before = {freeze}\n{body}")
+    sc = scenario(base.scratch, body, freeze=freeze, filename="random.toml")
+    inst = apply_scenario(sc, base.inst)
+    plan = replan(inst, base.plan, freeze, OPTS, sc.name)
+    # validate == [], history, ids, cancelled, SEQUENCE, meta. Where the replan hit the known
+    # phase-2 bug (strict xfail below), validity is that test's business; the rest holds anyway.
+    check_replan(base, inst, plan, freeze, known_bug_ok=True)
+    # The scenario is respected.
+    for c in inst.consultants.values():
+        assert not [s for s in plan.sessions if s.consultant == c.id and any(s.start.date() in r for r in c.unavailable)]
+    blocked = set(inst.settings.horizon.blocked_months)
+    assert not [s for s in plan.sessions if month_of(s.start.date()) in blocked]
+    for sch in inst.schools.values():
+        if sch.withdrawn:
+            assert not [s for s in plan.sessions if sch.id in s.schools and s.start.date() >= freeze]
+    # Every surviving baseline session of a later date is reported in the change list when moved.
+    moved = {ch["session"] for ch in plan.meta["changes"] if ch["kind"] == "moved"}
+    cancelled = {ch["session"] for ch in plan.meta["changes"] if ch["kind"] == "cancelled"}
+    assert cancelled == {c.id for c in plan.cancelled}
+    base_by_id = {s.id: s for s in base.plan.sessions}
+    assert moved == {s.id for s in plan.sessions if s.id in base_by_id and content(s) != content(base_by_id[s.id])}
+
+
+@settings(max_examples=max(4, EXAMPLES // 2), deadline=None, suppress_health_check=[HealthCheck.too_slow],
+          database=None, derandomize=DERANDOMIZE)
+@given(freeze=st.dates(HORIZON_START, HORIZON_END))
+def test_random_freeze_without_changes_changes_nothing(base, freeze):
+    plan = replan(base.inst, base.plan, freeze, OPTS)
+    check_replan(base, base.inst, plan, freeze)
+    assert plan.sessions == base.plan.sessions and plan.cancelled == []
+    r = plan.meta["replan"]
+    assert (r["moved"], r["cancelled"], r["added"]) == (0, 0, 0)
+
+
+# --- 5. the commands, end to end ---------------------------------------------------------
+
+
+def test_cli_solve_replan_compare(base, tmp_path):
+    folder = base.folder
+    r = run_cli("solve", str(folder), "--out", str(tmp_path / "base"), "--time-limit", "5", "--workers", "2",
+                "--no-documents", "--no-calendars")
+    assert r.returncode == 0, r.stderr
+    baseline = read_plan(tmp_path / "base" / "plan.json")
+    # A consultant who has consultations after the freeze falls ill until the end of the horizon.
+    later = [s for s in baseline.sessions if s.start.date() >= FREEZE]
+    victim = later[0].consultant
+    first = min(s.start.date() for s in later if s.consultant == victim)
+    scen = tmp_path / "болезнь.toml"
+    scen.write_text(f'name = "Консультант {victim} недоступен"\nfreeze_before = {FREEZE}\n\n'
+                    f'[[consultant_unavailable]]\nconsultant = "{victim}"\nfrom = {first}\nto = 2022-06-30\n',
+                    encoding="utf-8")
+    out = tmp_path / "болезнь"
+    r = run_cli("replan", str(folder), "--baseline", str(tmp_path / "base" / "plan.json"), "--scenario", str(scen),
+                "--out", str(out), "--time-limit", "5", "--workers", "2", "--no-documents")
+    assert r.returncode == 0, r.stderr
+    assert "Traceback" not in r.stderr
+    assert "Изменения против базового плана" in r.stdout and "changes.md" in r.stdout
+    plan = read_plan(out / "plan.json")
+    inst = apply_scenario(read_scenario(scen), load_instance(folder)[0])
+    assert validate(inst, plan) == []
+    assert plan.meta["replan"]["scenario"] == f"Консультант {victim} недоступен"
+    assert plan.meta["scenario_path"] == str(scen)
+    assert not [s for s in plan.sessions if s.consultant == victim and s.start.date() >= first]
+    history = [s for s in baseline.sessions if s.start.date() < FREEZE]
+    assert [s for s in plan.sessions if s.start.date() < FREEZE] == history
+    meta = plan.meta["replan"]
+    assert meta["moved"] + meta["cancelled"] >= 1
+    # The change report names every moved and cancelled session, in Russian.
+    md = (out / "changes.md").read_text(encoding="utf-8")
+    assert md.startswith(f"# Изменения графика консультаций: Консультант {victim} недоступен")
+    assert f"Консультации до {FREEZE:%d.%m.%Y} — история" in md
+    assert f"перенесено или изменён состав {meta['moved']}, отменено {meta['cancelled']}" in md
+    assert "## По консультантам" in md and "## По школам" in md and "## Потребности" in md
+    old = {s.id: s for s in baseline.sessions}
+    new = {s.id: s for s in plan.sessions}
+    for c in plan.cancelled:
+        assert c.sequence == old[c.id].sequence + 1
+        assert f"отменено: {c.topic} «Тема {c.topic}», {c.start:%d.%m.%Y %H:%M}" in md
+    for sid, s in new.items():
+        if sid in old and content(s) != content(old[sid]):
+            assert s.sequence == old[sid].sequence + 1
+            assert f"перенесено: {s.topic} «Тема {s.topic}», {old[sid].start:%d.%m.%Y %H:%M} →" \
+                   f" {s.start:%d.%m.%Y %H:%M}" in md
+    for sid in (set(new) - set(old)):
+        assert f"добавлено: {new[sid].topic} «Тема {new[sid].topic}», {new[sid].start:%d.%m.%Y %H:%M}" in md
+    assert "Консультант " + victim in md  # the consultant's group heading
+    # Calendars: a cancelled session goes out as cancelled.
+    ics = (out / "calendars" / "all.ics").read_text(encoding="utf-8")
+    assert ("STATUS:CANCELLED" in ics) == bool(plan.cancelled)
+    # compare: both plans side by side.
+    r = run_cli("compare", str(tmp_path / "base" / "plan.json"), str(out / "plan.json"))
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert "base" in lines[0] and "болезнь" in lines[0] and lines[0].startswith("План")
+    cover = next(line for line in lines if line.startswith("Покрытие"))
+    assert cover.count("%") == 2
+    changed = next(line for line in lines if line.startswith("Изменено консультаций против первого"))
+    assert f"(с {FREEZE:%d.%m.%Y})" in changed
+    assert changed.split("|")[1].strip() == "0"
+    assert changed.split("|")[2].strip() == str(sessions_changed(baseline, plan, FREEZE))
+    assert compare_table([("base", baseline), ("болезнь", plan)]) == r.stdout.rstrip("\n")
+
+
+def test_cli_replan_with_only_freeze_changes_nothing(base, tmp_path):
+    out = tmp_path / "same"
+    r = run_cli("replan", str(base.folder), "--baseline", str(base.plan_path), "--freeze", FREEZE.isoformat(),
+                "--out", str(out), "--time-limit", "5", "--workers", "2", "--no-documents", "--no-calendars")
+    assert r.returncode == 0, r.stderr
+    plan = read_plan(out / "plan.json")
+    assert [(s.id, s.start, s.end, s.consultant, s.schools) for s in plan.sessions] == \
+           [(s.id, s.start, s.end, s.consultant, s.schools) for s in base.plan.sessions]
+    assert plan.cancelled == []
+    r_ = plan.meta["replan"]
+    assert (r_["moved"], r_["cancelled"], r_["added"]) == (0, 0, 0)
+    md = (out / "changes.md").read_text(encoding="utf-8")
+    assert md.startswith("# Изменения графика консультаций: перепланирование")
+    assert "Изменений нет: опубликованный график остаётся в силе." in md
