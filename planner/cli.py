@@ -46,6 +46,9 @@ def _cmd_template(args: argparse.Namespace) -> int:
 COMMAND_MODULES = (
     "planner.pipeline",  # solve, validate
     "planner.cmd_roadmap",  # roadmap
+    "planner.cmd_calendars",  # export ics, publish, calendar-server
+    "planner.documents",  # export docx, export xlsx, report
+    "planner.replanning",  # replan, compare
 )
 
 

@@ -1,0 +1,531 @@
+"""What the appendix, the workbook and the report say, and how: Russian texts shared by all three.
+
+Pure functions of (instance, plan): no I/O. Every lookup is tolerant (an id the instance does
+not know is shown as the id), so a document never fails half-way; `plan_mismatches` is where a
+plan made from another instance is caught, before anything is built.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from models.calendar_days import Month, month_of, months_between
+from models.domain import (
+    FORMAT_TITLES,
+    STAGE_TITLES,
+    VERIFICATION_NEED,
+    Format,
+    Instance,
+    Plan,
+    Session,
+    Stage,
+)
+from models.score import covered_needs, needs, score_plan
+from planner.problems import Problem
+
+MONTHS_NOMINATIVE = (
+    "Январь",
+    "Февраль",
+    "Март",
+    "Апрель",
+    "Май",
+    "Июнь",
+    "Июль",
+    "Август",
+    "Сентябрь",
+    "Октябрь",
+    "Ноябрь",
+    "Декабрь",
+)
+
+STATUS_TITLES = {
+    "OPTIMAL": "оптимальный (лучше плана нет)",
+    "FEASIBLE": "допустимый (лучший найденный за отведённое время)",
+    "INFEASIBLE": "решения нет: ограничения несовместимы",
+    "MODEL_INVALID": "ошибка модели",
+    "UNKNOWN": "решение не найдено за отведённое время",
+}
+
+SCORE_LABELS = {
+    "needs_total": "Потребностей всего (риски школ и верификации)",
+    "needs_covered": "Потребностей закрыто",
+    "coverage_share": "Доля закрытых потребностей",
+    "covered_priority_1": "Закрыто потребностей школ приоритета 1",
+    "covered_priority_2": "Закрыто потребностей школ приоритета 2",
+    "covered_priority_3": "Закрыто потребностей школ приоритета 3",
+    "verifications_covered": "Проведено верификаций рисковых профилей",
+    "travel_km": "Пробег на выездные консультации, км (туда и обратно)",
+    "early_program": "Задержка программ у школ приоритета 1, месяцев (сумма)",
+    "max_load": "Наибольшая нагрузка одного консультанта, консультаций",
+    "sessions": "Консультаций",
+    "attendance": "Участий школ в консультациях",
+    "weighted_total": "Взвешенная сумма штрафов (чем меньше, тем лучше)",
+    "changes": "Изменено консультаций относительно прежнего плана",
+    "changed": "Изменено консультаций относительно прежнего плана",
+}
+
+CHANGE_KINDS = {
+    "added": "добавлена",
+    "new": "добавлена",
+    "removed": "отменена",
+    "cancelled": "отменена",
+    "canceled": "отменена",
+    "deleted": "отменена",
+    "moved": "перенесена",
+    "rescheduled": "перенесена",
+    "retimed": "перенесено время",
+    "reassigned": "сменился консультант",
+    "consultant": "сменился консультант",
+    "schools": "изменился состав школ",
+    "changed": "изменена",
+    "modified": "изменена",
+    "kept": "без изменений",
+}
+
+
+# --- words and dates ---------------------------------------------------------------------
+
+
+def month_title(month: Month) -> str:
+    """``'2022-03'`` → ``'Март 2022 года'`` (as the order writes month headings)."""
+    return f"{MONTHS_NOMINATIVE[int(month[5:7]) - 1]} {month[:4]} года"
+
+
+def month_short(month: Month) -> str:
+    """``'2022-03'`` → ``'Март 2022'``."""
+    return f"{MONTHS_NOMINATIVE[int(month[5:7]) - 1]} {month[:4]}"
+
+
+def date_text(day: date) -> str:
+    return day.strftime("%d.%m.%Y")
+
+
+def local_time(instance: Instance, moment: datetime) -> datetime:
+    """A plan time in the region's zone (plan times are already local; this makes sure)."""
+    try:
+        return moment.astimezone(ZoneInfo(instance.settings.region.timezone))
+    except (ZoneInfoNotFoundError, ValueError):
+        return moment
+
+
+def session_when(instance: Instance, s: Session) -> str:
+    """``'15.03.2022, 10:00–11:30'`` in the region's time."""
+    start, end = local_time(instance, s.start), local_time(instance, s.end)
+    return f"{date_text(start.date())}, {start:%H:%M}–{end:%H:%M}"
+
+
+def session_month(instance: Instance, s: Session) -> Month:
+    return month_of(local_time(instance, s.start).date())
+
+
+def session_where(instance: Instance, s: Session) -> str:
+    """``'ВКС'`` for an online session, ``'выезд: <municipality>'`` for an onsite one."""
+    if s.format == Format.ONLINE:
+        return "ВКС"
+    return f"выезд: {municipality_name(instance, s.municipality)}" if s.municipality else "выезд"
+
+
+def quoted_title(title: str) -> str:
+    """A topic title as the order prints it: in «», unless it already carries its own quotes."""
+    title = title.strip()
+    return title if "«" in title or title.startswith('"') else f"«{title}»"
+
+
+def topic_title(instance: Instance, topic_id: str) -> str:
+    t = instance.topics.get(topic_id)
+    return t.title if t else topic_id
+
+
+def topic_stage(instance: Instance, topic_id: str) -> str:
+    t = instance.topics.get(topic_id)
+    return STAGE_TITLES.get(t.stage, str(t.stage)) if t else ""
+
+
+def consultant_name(instance: Instance, consultant_id: str) -> str:
+    c = instance.consultants.get(consultant_id)
+    return c.name if c else consultant_id
+
+
+def responsible(instance: Instance, consultant_id: str) -> str:
+    """«Фамилия И. О., должность», as the order's «Ответственный» column."""
+    c = instance.consultants.get(consultant_id)
+    if c is None:
+        return consultant_id
+    return f"{c.name}, {c.position}" if c.position.strip() else c.name
+
+
+def school_name(instance: Instance, school_id: str) -> str:
+    s = instance.schools.get(school_id)
+    return s.name if s else school_id
+
+
+def municipality_name(instance: Instance, municipality_id: str | None) -> str:
+    if not municipality_id:
+        return ""
+    m = instance.municipalities.get(municipality_id)
+    return m.name if m else municipality_id
+
+
+def risk_title(instance: Instance, risk: str) -> str:
+    if risk == VERIFICATION_NEED:
+        return "Верификация рискового профиля куратором"
+    r = instance.risks.get(risk)
+    return r.title if r else risk
+
+
+def format_title(fmt: Format | str) -> str:
+    try:
+        return FORMAT_TITLES[Format(fmt)]
+    except ValueError:
+        return str(fmt)
+
+
+def status_title(status: str) -> str:
+    return STATUS_TITLES.get(status, status)
+
+
+def score_label(key: str) -> str:
+    return SCORE_LABELS.get(key, key)
+
+
+# Region names in the genitive, for «… с низкими образовательными результатами <региона>».
+# Only regular endings of Russian region names; a word it does not know stays as written.
+_GENITIVE_WORDS = {
+    "область": "области",
+    "край": "края",
+    "округ": "округа",
+    "республика": "Республики",
+    "кузбасс": "Кузбасса",
+    "югра": "Югры",
+    "город": "города",
+    "автономная": "автономной",
+    "регион": "региона",
+}
+_TITLE_WORDS = ("Республика", "город", "г.")
+
+
+def region_genitive(name: str) -> str:
+    """``'Кемеровская область – Кузбасс'`` → ``'Кемеровской области – Кузбасса'``.
+
+    ``'Республика Калмыкия'`` → ``'Республики Калмыкия'`` (the official style keeps the
+    republic's own name as it is); ``'Ростовская область'`` → ``'Ростовской области'``.
+    """
+    words = name.split()
+    out: list[str] = []
+    keep_next = False
+    for word in words:
+        if keep_next and word[:1].isupper():
+            out.append(word)
+            keep_next = False
+            continue
+        keep_next = word in _TITLE_WORDS
+        out.append(_genitive_word(word))
+    return " ".join(out)
+
+
+def _genitive_word(word: str) -> str:
+    low = word.lower()
+    if low in _GENITIVE_WORDS:
+        new = _GENITIVE_WORDS[low]
+        return new if new[:1].isupper() else (new.capitalize() if word[:1].isupper() else new)
+    if re.fullmatch(r"[А-ЯЁа-яё-]+(ская|цкая|ная)", word):
+        return word[:-2] + "ой"
+    if re.fullmatch(r"[А-ЯЁа-яё-]+(ский|цкий|ный|ый)", word):
+        return word[:-2] + "ого"
+    return word
+
+
+def plan_years(instance: Instance) -> str:
+    """``'2022 году'`` or ``'2022–2023 годах'``: the years of the planning horizon."""
+    h = instance.settings.horizon
+    first, last = h.start.year, h.end.year
+    return f"{first} году" if first == last else f"{first}–{last} годах"
+
+
+def appendix_title(instance: Instance, plan: Plan) -> str:
+    region = region_genitive(instance.settings.region.name)
+    return (
+        "График консультаций для школ с низкими образовательными результатами "
+        f"{region} представителями мобильных групп в {plan_years(instance)}"
+    )
+
+
+# --- the plan, arranged ------------------------------------------------------------------
+
+
+def sessions_in_order(plan: Plan) -> list[Session]:
+    """Sessions by start, then consultant and topic: the order every document lists them in."""
+    return sorted(plan.sessions, key=lambda s: (s.start, s.consultant, s.topic, s.id))
+
+
+def sessions_by_month(instance: Instance, plan: Plan) -> dict[Month, list[Session]]:
+    out: dict[Month, list[Session]] = {}
+    for s in sessions_in_order(plan):
+        out.setdefault(session_month(instance, s), []).append(s)
+    return out
+
+
+def plan_months(instance: Instance, plan: Plan) -> list[Month]:
+    """Open months of the horizon, plus any month a session falls in (history, edits)."""
+    months = set(instance.calendar.open_months) | {
+        session_month(instance, s) for s in plan.sessions
+    }
+    return sorted(months)
+
+
+def horizon_months(instance: Instance) -> list[Month]:
+    h = instance.settings.horizon
+    return months_between(h.start, h.end)
+
+
+def school_order(instance: Instance) -> list[str]:
+    """Schools by municipality name, then school name: how a region reads its list."""
+    return sorted(
+        instance.schools,
+        key=lambda sid: (
+            municipality_name(instance, instance.schools[sid].municipality),
+            instance.schools[sid].name,
+            sid,
+        ),
+    )
+
+
+def plan_score(instance: Instance, plan: Plan) -> dict[str, Any]:
+    """The plan's named figures: recomputed from the plan, overlaid by what the plan stored."""
+    score: dict[str, Any] = dict(score_plan(instance, plan))
+    score.update(plan.score or {})
+    return score
+
+
+def stage_of(instance: Instance, topic_id: str) -> Stage | None:
+    t = instance.topics.get(topic_id)
+    return t.stage if t else None
+
+
+def plan_mismatches(instance: Instance, plan: Plan, display: str = "plan.json") -> list[Problem]:
+    """Ids in the plan that the instance does not know: the plan was made from another instance."""
+    problems: list[Problem] = []
+    seen: set[tuple[str, str]] = set()
+
+    def unknown(column: str, value: str, what: str) -> None:
+        if (column, value) not in seen:
+            seen.add((column, value))
+            problems.append(
+                Problem(
+                    display,
+                    f"в экземпляре нет {what}; план построен для другого экземпляра?",
+                    column=column,
+                    value=value,
+                )
+            )
+
+    for s in plan.sessions:
+        if s.topic not in instance.topics:
+            unknown("topic", s.topic, "такой темы")
+        if s.consultant not in instance.consultants:
+            unknown("consultant", s.consultant, "такого консультанта")
+        if s.municipality and s.municipality not in instance.municipalities:
+            unknown("municipality", s.municipality, "такого муниципального образования")
+        for school in s.schools:
+            if school not in instance.schools:
+                unknown("school", school, "такой школы")
+    for u in plan.unmet:
+        if u.school not in instance.schools:
+            unknown("school", u.school, "такой школы")
+    for a in plan.activities:
+        if a.id not in instance.activities:
+            unknown("activity", a.id, "такого мероприятия дорожной карты")
+    return problems
+
+
+# --- what changed in a replan ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChangeRow:
+    """One line of «что изменилось», whatever shape the replan recorded it in."""
+
+    kind: str
+    session: str
+    topic: str
+    consultant: str
+    before: str
+    after: str
+    schools: str
+    details: str
+
+
+_KNOWN_CHANGE_KEYS = {
+    "kind",
+    "type",
+    "change",
+    "session",
+    "id",
+    "session_id",
+    "topic",
+    "consultant",
+    "old_start",
+    "new_start",
+    "old_consultant",
+    "new_consultant",
+    "schools",
+    "old_schools",
+    "new_schools",
+    "municipality",
+    "before",
+    "after",
+}
+
+
+def change_rows(instance: Instance, plan: Plan) -> list[ChangeRow]:
+    """`plan.meta["changes"]` (a list of dicts; unknown keys kept as details) and `plan.cancelled`."""
+    raw = plan.meta.get("changes") if isinstance(plan.meta, dict) else None
+    rows: list[ChangeRow] = []
+    mentioned: set[str] = set()
+    by_id = {s.id: s for s in plan.sessions}
+    cancelled_ids = {s.id for s in plan.cancelled}
+    for item in raw if isinstance(raw, list) else []:
+        if not isinstance(item, dict):
+            rows.append(ChangeRow("изменена", "", "", "", "", "", "", str(item)))
+            continue
+        sid = str(item.get("session") or item.get("id") or item.get("session_id") or "")
+        mentioned.add(sid)
+        known = by_id.get(sid)
+        kind = str(item.get("kind") or item.get("type") or item.get("change") or "")
+        if not kind:
+            kind = "cancelled" if sid in cancelled_ids else "changed"
+        topic = str(item.get("topic") or (known.topic if known else ""))
+        # models/replan.py writes `consultant` (now) and `old_consultant`; others may write
+        # `new_consultant`.
+        new_c = item.get("new_consultant") or item.get("consultant")
+        old_c = item.get("old_consultant")
+        consultant = str(new_c or (known.consultant if known else ""))
+        before = _when_text(item.get("old_start", item.get("before")))
+        after = _when_text(item.get("new_start", item.get("after")))
+        if old_c and new_c and old_c != new_c:
+            before = "; ".join(x for x in (before, consultant_name(instance, str(old_c))) if x)
+            after = "; ".join(x for x in (after, consultant_name(instance, str(new_c))) if x)
+        schools = _id_list(item.get("schools", item.get("new_schools")))
+        old_schools = _id_list(item.get("old_schools"))
+        if not schools:
+            schools_text = _schools_text(instance, old_schools)
+        elif old_schools and set(old_schools) != set(schools):
+            schools_text = (
+                f"{_schools_text(instance, schools)} (было: {_schools_text(instance, old_schools)})"
+            )
+        else:
+            schools_text = _schools_text(instance, schools)
+        extra = [
+            f"место: {municipality_name(instance, str(item['municipality']))}"
+            if item.get("municipality")
+            else ""
+        ]
+        extra += [
+            f"{k}: {v}"
+            for k, v in item.items()
+            if k not in _KNOWN_CHANGE_KEYS and v not in (None, "", [], {})
+        ]
+        rows.append(
+            ChangeRow(
+                kind=CHANGE_KINDS.get(kind.lower(), kind),
+                session=sid,
+                topic=topic_title(instance, topic) if topic else "",
+                consultant=consultant_name(instance, consultant) if consultant else "",
+                before=before,
+                after=after,
+                schools=schools_text,
+                details="; ".join(x for x in extra if x),
+            )
+        )
+    for s in plan.cancelled:
+        if s.id in mentioned:
+            continue
+        rows.append(
+            ChangeRow(
+                kind="отменена",
+                session=s.id,
+                topic=topic_title(instance, s.topic),
+                consultant=consultant_name(instance, s.consultant),
+                before=session_when(instance, s),
+                after="",
+                schools=_schools_text(instance, list(s.schools)),
+                details="",
+            )
+        )
+    return rows
+
+
+def _when_text(value: object) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, datetime):
+        return f"{date_text(value.date())}, {value:%H:%M}"
+    if isinstance(value, date):
+        return date_text(value)
+    text = str(value)
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    if len(text) <= 10:
+        return date_text(parsed.date())
+    return f"{date_text(parsed.date())}, {parsed:%H:%M}"
+
+
+def _id_list(value: object) -> list[str]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        return [x.strip() for x in value.split(";") if x.strip()]
+    if isinstance(value, (list, tuple, set)):
+        return [str(x) for x in value]
+    return [str(value)]
+
+
+def _schools_text(instance: Instance, schools: object) -> str:
+    return "; ".join(school_name(instance, sid) for sid in _id_list(schools))
+
+
+# --- figures shared by the workbook and the report ---------------------------------------
+
+
+@dataclass(frozen=True)
+class RiskCoverage:
+    risk: str
+    title: str
+    needed: int
+    covered: int
+
+
+def risk_coverage(instance: Instance, plan: Plan) -> list[RiskCoverage]:
+    """Per risk factor (and verification): how many schools need it and how many the plan meets."""
+    all_needs = needs(instance)
+    covered = covered_needs(instance, plan)
+    order = [VERIFICATION_NEED, *instance.risks]
+    order += sorted({r for _s, r in all_needs} - set(order))
+    out = []
+    for risk in order:
+        needed = sum(1 for n in all_needs if n[1] == risk)
+        if needed == 0 and risk == VERIFICATION_NEED:
+            continue
+        out.append(
+            RiskCoverage(
+                risk, risk_title(instance, risk), needed, sum(1 for n in covered if n[1] == risk)
+            )
+        )
+    return out
+
+
+def consultant_month_load(instance: Instance, plan: Plan) -> dict[str, dict[Month, int]]:
+    """Consultant -> month -> sessions (every consultant of the instance, zeros included)."""
+    months = plan_months(instance, plan)
+    out: dict[str, dict[Month, int]] = {c: dict.fromkeys(months, 0) for c in instance.consultants}
+    for s in plan.sessions:
+        row = out.setdefault(s.consultant, dict.fromkeys(months, 0))
+        m = session_month(instance, s)
+        row[m] = row.get(m, 0) + 1
+    return out

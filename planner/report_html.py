@@ -1,0 +1,774 @@
+"""The plan at a glance: one self-contained HTML page in Russian, for a working-group meeting.
+
+Sections (each a `<section>` with a stable id, listed in `SECTIONS`): key figures; who
+consults when (a Gantt chart per consultant); consultations of each school per month (a
+heatmap); risk-factor coverage (needed vs met per factor); consultant load per month against
+the monthly limit; onsite travel (a scatter of municipality centres on longitude/latitude
+with the consultants' routes, plus km per consultant); unmet needs; and, for a replanned
+plan, what changed.
+
+Charts are plotly; plotly.js is embedded in the page, and no chart uses map tiles or web
+fonts, so the file opens without a network. Every text taken from the instance is escaped.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from collections import Counter, defaultdict
+from datetime import datetime, timedelta
+
+import plotly.graph_objects as go
+import plotly.io as pio
+from plotly.offline import get_plotlyjs
+
+from models.calendar_days import month_first_day, month_last_day
+from models.domain import VERIFICATION_NEED, Format, Instance, Plan, Stage
+from planner.documents_common import (
+    MONTHS_NOMINATIVE,
+    change_rows,
+    consultant_month_load,
+    consultant_name,
+    date_text,
+    local_time,
+    month_short,
+    municipality_name,
+    plan_score,
+    risk_coverage,
+    risk_title,
+    school_name,
+    school_order,
+    session_month,
+    session_when,
+    sessions_in_order,
+    status_title,
+    topic_title,
+)
+
+SECTIONS = {
+    "summary": "Главное",
+    "timeline": "Кто и когда консультирует",
+    "schools": "Консультации школ по месяцам",
+    "coverage": "Покрытие факторов риска",
+    "load": "Нагрузка консультантов по месяцам",
+    "travel": "Выезды консультантов",
+    "unmet": "Непокрытые потребности",
+    "changes": "Что изменилось",
+}
+"""Section id → heading. «changes» is present only for a replanned plan."""
+
+STAGE_COLORS = {
+    Stage.VERIFICATION: "#7b3294",
+    Stage.PROGRAM: "#1b7837",
+    Stage.SUPPORT: "#2166ac",
+    Stage.MONITORING: "#e08214",
+}
+STAGE_LABELS = {
+    Stage.VERIFICATION: "верификация рискового профиля",
+    Stage.PROGRAM: "разработка программ",
+    Stage.SUPPORT: "сопровождение",
+    Stage.MONITORING: "мониторинг",
+}
+DAY_MS = 24 * 3600 * 1000
+MAX_HOVER_SCHOOLS = 6
+
+# plotly.js speaks English; this registers Russian month names, number format and tool tips.
+_RU_LOCALE = {
+    "moduleType": "locale",
+    "name": "ru",
+    "dictionary": {
+        "Autoscale": "Автомасштаб",
+        "Box Select": "Выделить прямоугольником",
+        "Download plot as a png": "Сохранить как PNG",
+        "Download plot": "Сохранить",
+        "Lasso Select": "Выделить лассо",
+        "Pan": "Сдвиг",
+        "Reset axes": "Сбросить оси",
+        "Zoom": "Масштаб",
+        "Zoom in": "Увеличить",
+        "Zoom out": "Уменьшить",
+        "Toggle Spike Lines": "Линии к осям",
+        "Show closest data on hover": "Подсказка: ближайшая точка",
+        "Compare data on hover": "Подсказка: сравнение",
+        "Double-click to zoom back out": "Двойной щелчок — вернуть масштаб",
+        "Produced with Plotly.js": "Построено Plotly.js",
+    },
+    "format": {
+        "days": ["Воскресенье", "Понедельник", "Вторник", "Среда", "Четверг", "Пятница", "Суббота"],
+        "shortDays": ["Вс", "Пн", "Вт", "Ср", "Чт", "Пт", "Сб"],
+        "months": list(MONTHS_NOMINATIVE),
+        "shortMonths": [
+            "янв",
+            "фев",
+            "мар",
+            "апр",
+            "май",
+            "июн",
+            "июл",
+            "авг",
+            "сен",
+            "окт",
+            "ноя",
+            "дек",
+        ],
+        "date": "%d.%m.%Y",
+        "decimal": ",",
+        "thousands": "\u00a0",
+    },
+}
+_CONFIG = {
+    "locale": "ru",
+    "displaylogo": False,
+    "responsive": True,
+    "modeBarButtonsToRemove": ["select2d", "lasso2d"],
+}
+
+_CSS = """
+:root { --ink:#1d2733; --muted:#5b6876; --line:#d8dee6; --accent:#2166ac; --bad:#b2182b; --ok:#1b7837; }
+* { box-sizing: border-box; }
+body { margin:0; font-family: "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; color:var(--ink);
+       background:#f5f7fa; line-height:1.4; }
+header { background:#fff; border-bottom:1px solid var(--line); padding:18px 32px 10px; }
+header h1 { margin:0 0 4px; font-size:24px; }
+header p { margin:0; color:var(--muted); }
+nav { display:flex; flex-wrap:wrap; gap:6px 14px; padding:8px 32px; background:#fff;
+      border-bottom:1px solid var(--line); position:sticky; top:0; z-index:10; font-size:14px; }
+nav a { color:var(--accent); text-decoration:none; }
+main { padding:0 32px 32px; max-width:1400px; }
+section { background:#fff; border:1px solid var(--line); border-radius:6px; margin:18px 0; padding:14px 18px; }
+section h2 { margin:0 0 6px; font-size:19px; }
+p.note { margin:0 0 8px; color:var(--muted); font-size:14px; }
+.cards { display:grid; grid-template-columns:repeat(auto-fill, minmax(200px, 1fr)); gap:12px; }
+.card { border:1px solid var(--line); border-radius:6px; padding:10px 12px; background:#fbfcfe; }
+.card .value { font-size:26px; font-weight:600; }
+.card .label { font-size:13px; color:var(--muted); }
+.card.bad .value { color:var(--bad); } .card.ok .value { color:var(--ok); }
+table.data { border-collapse:collapse; width:100%; font-size:14px; }
+table.data th, table.data td { border:1px solid var(--line); padding:4px 8px; text-align:left; vertical-align:top; }
+table.data th { background:#eef2f7; }
+table.data td.num { text-align:right; }
+.two { display:grid; grid-template-columns:minmax(0, 1fr) minmax(0, 1fr); gap:12px; }
+@media (max-width: 900px) { .two { grid-template-columns:1fr; } }
+footer { color:var(--muted); font-size:13px; padding:0 32px 24px; }
+@media print { nav { display:none; } section { break-inside:avoid; } }
+"""
+
+
+def report_html(instance: Instance, plan: Plan) -> bytes:
+    """The report (UTF-8 HTML bytes), openable offline."""
+    sections = [
+        _summary(instance, plan),
+        _timeline(instance, plan),
+        _schools_heatmap(instance, plan),
+        _coverage(instance, plan),
+        _load(instance, plan),
+        _travel(instance, plan),
+        _unmet(instance, plan),
+    ]
+    changes = _changes(instance, plan)
+    if changes:
+        sections.append(changes)
+    h = instance.settings.horizon
+    title = f"План консультаций мобильных групп: {instance.settings.region.name}"
+    present = ["summary", "timeline", "schools", "coverage", "load", "travel", "unmet"]
+    if changes:
+        present.append("changes")
+    nav = " ".join(f'<a href="#{sid}">{html.escape(SECTIONS[sid])}</a>' for sid in present)
+    page = f"""<!DOCTYPE html>
+<html lang="ru">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(title)}</title>
+<style>{_CSS}</style>
+<script>{get_plotlyjs()}</script>
+<script>Plotly.register({json.dumps(_RU_LOCALE, ensure_ascii=False)});</script>
+</head>
+<body>
+<header>
+<h1>{html.escape(title)}</h1>
+<p>Экземпляр «{html.escape(plan.instance or instance.name)}», период {date_text(h.start)}–{date_text(h.end)};
+статус решения: {html.escape(status_title(plan.status))}.</p>
+</header>
+<nav aria-label="Разделы">{nav}</nav>
+<main>
+{"".join(sections)}
+</main>
+<footer>Отчёт построен по файлу плана; все даты и время — местные ({html.escape(instance.settings.region.timezone)}).</footer>
+</body>
+</html>
+"""
+    return page.encode("utf-8")
+
+
+# --- sections ------------------------------------------------------------------------------
+
+
+def _section(sid: str, body: str, note: str = "") -> str:
+    note_html = f'<p class="note">{note}</p>' if note else ""
+    return f'<section id="{sid}">\n<h2>{html.escape(SECTIONS[sid])}</h2>\n{note_html}{body}\n</section>\n'
+
+
+def _figure(fig: go.Figure, div_id: str) -> str:
+    fig.update_layout(
+        font={"family": "Segoe UI, Roboto, Arial, sans-serif", "size": 12},
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        paper_bgcolor="white",
+        plot_bgcolor="white",
+        hoverlabel={"align": "left"},
+        separators=", ",
+        template="plotly_white",
+    )
+    fig.update_xaxes(automargin=True, gridcolor="#e8ecf1")
+    fig.update_yaxes(automargin=True, gridcolor="#e8ecf1")
+    return pio.to_html(
+        fig, full_html=False, include_plotlyjs=False, div_id=div_id, config=_CONFIG, validate=True
+    )
+
+
+def _summary(instance: Instance, plan: Plan) -> str:
+    score = plan_score(instance, plan)
+    onsite = sum(1 for s in plan.sessions if s.format == Format.ONSITE)
+    reached = {school for s in plan.sessions for school in s.schools}
+    used = {s.consultant for s in plan.sessions}
+    needed, covered = int(score.get("needs_total", 0)), int(score.get("needs_covered", 0))
+    share = covered / needed if needed else 1.0
+    cards = [
+        (
+            "sessions",
+            f"{len(plan.sessions)}",
+            f"консультаций (выездных {onsite}, онлайн {len(plan.sessions) - onsite})",
+            "",
+        ),
+        (
+            "schools",
+            f"{len(reached & set(instance.schools))} из {len(instance.schools)}",
+            "школ получают консультации",
+            "",
+        ),
+        (
+            "coverage",
+            f"{100 * share:.1f}%".replace(".", ","),
+            f"потребностей закрыто: {covered} из {needed} (риски школ и верификации)",
+            "ok" if covered == needed else "",
+        ),
+        (
+            "verifications",
+            f"{int(score.get('verifications_covered', 0))}",
+            "верификаций рисковых профилей",
+            "",
+        ),
+        ("unmet", f"{len(plan.unmet)}", "непокрытых потребностей", "bad" if plan.unmet else "ok"),
+        (
+            "travel",
+            _thousands(int(score.get("travel_km", 0))),
+            "км в дороге на выезды (туда и обратно)",
+            "",
+        ),
+        (
+            "consultants",
+            f"{len(used)} из {len(instance.consultants)}",
+            "консультантов задействовано",
+            "",
+        ),
+        ("max-load", f"{int(score.get('max_load', 0))}", "консультаций у самого загруженного", ""),
+    ]
+    body = (
+        '<div class="cards">'
+        + "".join(
+            f'<div class="card {cls}" id="figure-{key}"><div class="value">{html.escape(value)}</div>'
+            f'<div class="label">{html.escape(label)}</div></div>'
+            for key, value, label, cls in cards
+        )
+        + "</div>"
+    )
+    return _section("summary", body)
+
+
+def _timeline(instance: Instance, plan: Plan) -> str:
+    """One row per consultant, one bar per session day, coloured by the topic's stage."""
+    names = {cid: c.name for cid, c in instance.consultants.items()}
+    order = sorted(
+        {s.consultant for s in plan.sessions}, key=lambda c: names.get(c, c), reverse=True
+    )
+    by_stage: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    for s in sessions_in_order(plan):
+        topic = instance.topics.get(s.topic)
+        stage = topic.stage if topic else None
+        start = local_time(instance, s.start)
+        day = datetime(start.year, start.month, start.day)
+        schools = [school_name(instance, x) for x in s.schools]
+        shown = "; ".join(schools[:MAX_HOVER_SCHOOLS]) + (
+            f" и ещё {len(schools) - MAX_HOVER_SCHOOLS}" if len(schools) > MAX_HOVER_SCHOOLS else ""
+        )
+        where = "ВКС" if s.format == Format.ONLINE else municipality_name(instance, s.municipality)
+        d = by_stage[str(stage) if stage else "?"]
+        d["y"].append(names.get(s.consultant, s.consultant))
+        d["base"].append(day.isoformat())
+        d["x"].append(DAY_MS)
+        d["text"].append(
+            _esc(
+                f"{session_when(instance, s)}<br>{_short(topic_title(instance, s.topic), 90)}"
+                f"<br>{where}<br>Школы ({len(schools)}): {_short(shown, 200)}",
+                keep_br=True,
+            )
+        )
+    fig = go.Figure()
+    for stage in list(Stage) + ["?"]:
+        d = by_stage.get(str(stage))
+        if not d:
+            continue
+        fig.add_trace(
+            go.Bar(
+                y=d["y"],
+                x=d["x"],
+                base=d["base"],
+                orientation="h",
+                name=STAGE_LABELS.get(stage, "тема не найдена"),
+                marker={"color": STAGE_COLORS.get(stage, "#999999")},
+                hovertext=d["text"],
+                hovertemplate="%{hovertext}<extra></extra>",
+            )
+        )
+    _shade_closed_periods(fig, instance)
+    fig.update_layout(
+        barmode="overlay",
+        height=max(260, 34 * len(order) + 120),
+        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
+    )
+    fig.update_xaxes(
+        type="date",
+        tickformat="%B",
+        dtick="M1",
+        ticklabelmode="period",
+        range=[
+            instance.settings.horizon.start.isoformat(),
+            (instance.settings.horizon.end + timedelta(days=1)).isoformat(),
+        ],
+    )
+    fig.update_yaxes(categoryorder="array", categoryarray=[names.get(c, c) for c in order])
+    note = (
+        "Каждая полоска — день консультации; цвет — этап работы со школой. Наведите курсор, чтобы "
+        "увидеть тему, время и школы. Серым — закрытые месяцы и каникулы."
+    )
+    body = _figure(fig, "fig-timeline") if plan.sessions else "<p>Консультаций в плане нет.</p>"
+    return _section("timeline", body, note)
+
+
+def _shade_closed_periods(fig: go.Figure, instance: Instance) -> None:
+    h = instance.settings.horizon
+    for month in h.blocked_months:
+        fig.add_vrect(
+            x0=month_first_day(month).isoformat(),
+            x1=(month_last_day(month) + timedelta(days=1)).isoformat(),
+            fillcolor="#9aa5b1",
+            opacity=0.18,
+            line_width=0,
+            layer="below",
+        )
+    for r in h.vacations:
+        fig.add_vrect(
+            x0=r.start.isoformat(),
+            x1=(r.end + timedelta(days=1)).isoformat(),
+            fillcolor="#9aa5b1",
+            opacity=0.12,
+            line_width=0,
+            layer="below",
+        )
+
+
+def _schools_heatmap(instance: Instance, plan: Plan) -> str:
+    """School × month: how many consultations the school attends; hover lists the topics."""
+    months = sorted(
+        set(instance.calendar.open_months) | {session_month(instance, s) for s in plan.sessions}
+    )
+    schools = school_order(instance)
+    col = {m: i for i, m in enumerate(months)}
+    counts = [[0] * len(months) for _ in schools]
+    topics: list[list[list[str]]] = [[[] for _ in months] for _ in schools]
+    row = {sid: i for i, sid in enumerate(schools)}
+    for s in sessions_in_order(plan):
+        m = session_month(instance, s)
+        for school in s.schools:
+            if school in row and m in col:
+                counts[row[school]][col[m]] += 1
+                topics[row[school]][col[m]].append(
+                    f"{local_time(instance, s.start):%d.%m} {_short(topic_title(instance, s.topic), 70)}"
+                )
+    labels = [
+        _esc(
+            f"{school_name(instance, sid)} — {municipality_name(instance, instance.schools[sid].municipality)}"
+        )
+        for sid in schools
+    ]
+    hover = [
+        [_esc("<br>".join(cell), keep_br=True) or "нет консультаций" for cell in r] for r in topics
+    ]
+    fig = go.Figure(
+        go.Heatmap(
+            z=counts,
+            x=[month_short(m) for m in months],
+            y=labels,
+            customdata=hover,
+            text=[[str(n) if n else "" for n in r] for r in counts],
+            texttemplate="%{text}",
+            colorscale=[[0, "#f7fbff"], [0.5, "#6baed6"], [1, "#08306b"]],
+            zmin=0,
+            zmax=max(2, max((max(r) for r in counts), default=0)),
+            xgap=2,
+            ygap=1,
+            colorbar={"title": {"text": "консультаций"}, "dtick": 1},
+            hovertemplate="%{y}<br>%{x}: %{z}<br>%{customdata}<extra></extra>",
+        )
+    )
+    fig.update_layout(height=max(300, 20 * len(schools) + 140))
+    fig.update_yaxes(autorange="reversed", tickfont={"size": 10})
+    fig.update_xaxes(side="top")
+    limit = instance.settings.rules.school_max_sessions_per_month
+    note = (
+        f"Строка — школа (по муниципалитетам), столбец — месяц; цифра — число консультаций "
+        f"(не больше {limit} в месяц). Пустая строка — школа без консультаций."
+    )
+    body = _figure(fig, "fig-schools") if schools else "<p>Школ в экземпляре нет.</p>"
+    return _section("schools", body, note)
+
+
+def _coverage(instance: Instance, plan: Plan) -> str:
+    rows = risk_coverage(instance, plan)
+    x = ["Верификация" if r.risk == VERIFICATION_NEED else r.risk for r in rows]
+    titles = [_esc(_short(r.title, 90)) for r in rows]
+    fig = go.Figure()
+    fig.add_trace(
+        go.Bar(
+            x=x,
+            y=[r.needed for r in rows],
+            name="нужно школам",
+            marker={"color": "#c6dbef"},
+            hovertext=titles,
+            hovertemplate="%{hovertext}<br>нужно: %{y}<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Bar(
+            x=x,
+            y=[r.covered for r in rows],
+            name="закрыто планом",
+            marker={"color": "#1b7837"},
+            hovertext=titles,
+            hovertemplate="%{hovertext}<br>закрыто: %{y}<extra></extra>",
+        )
+    )
+    fig.update_layout(barmode="group", height=380, legend={"orientation": "h", "y": 1.08, "x": 0})
+    fig.update_yaxes(title={"text": "школ"})
+    table = _table(
+        ["Фактор", "Название", "Нужно школам", "Закрыто", "Не закрыто"],
+        [[x[i], r.title, r.needed, r.covered, r.needed - r.covered] for i, r in enumerate(rows)],
+        numeric={2, 3, 4},
+        table_id="coverage-table",
+    )
+    note = (
+        "Для каждого фактора риска: сколько школ работают с ним (рисковый профиль) и скольким из них "
+        "план даёт консультацию по теме, которая его закрывает."
+    )
+    return _section("coverage", _figure(fig, "fig-coverage") + table, note)
+
+
+def _load(instance: Instance, plan: Plan) -> str:
+    """Consultant × month: sessions against `max_per_month` (colour = share of the limit)."""
+    load = consultant_month_load(instance, plan)
+    months = sorted({m for r in load.values() for m in r})
+    cids = sorted(load, key=lambda c: consultant_name(instance, c))
+    z, text = [], []
+    for cid in cids:
+        c = instance.consultants.get(cid)
+        cap = c.max_per_month if c else 0
+        z.append([(load[cid].get(m, 0) / cap) if cap else 0 for m in months])
+        text.append([f"{load[cid].get(m, 0)} из {cap}" for m in months])
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=[month_short(m) for m in months],
+            y=[_esc(consultant_name(instance, c)) for c in cids],
+            text=text,
+            texttemplate="%{text}",
+            zmin=0,
+            zmax=1,
+            xgap=2,
+            ygap=2,
+            colorscale=[[0, "#ffffff"], [0.5, "#fdd49e"], [1, "#d7301f"]],
+            colorbar={"title": {"text": "доля лимита"}, "tickformat": ".0%"},
+            hovertemplate="%{y}<br>%{x}: %{text} консультаций в месяц<extra></extra>",
+        )
+    )
+    fig.update_layout(height=max(260, 30 * len(cids) + 120))
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(side="top")
+    totals = Counter(s.consultant for s in plan.sessions)
+    table = _table(
+        [
+            "Консультант",
+            "Должность",
+            "Консультаций за период",
+            "Не больше за период",
+            "Не больше в месяц",
+        ],
+        [
+            [
+                c.name,
+                c.position,
+                totals.get(cid, 0),
+                c.max_total if c.max_total is not None else "—",
+                c.max_per_month,
+            ]
+            for cid, c in sorted(instance.consultants.items(), key=lambda kv: kv[1].name)
+        ],
+        numeric={2, 3, 4},
+        table_id="load-table",
+    )
+    note = "В клетке — консультаций в месяц из допустимых; чем краснее, тем ближе к лимиту."
+    return _section("load", _figure(fig, "fig-load") + table, note)
+
+
+def _travel(instance: Instance, plan: Plan) -> str:
+    """Municipality centres on lon/lat (no map tiles), routes home → venue, km per consultant."""
+    trips: Counter = Counter()
+    km: Counter = Counter()
+    for s in plan.sessions:
+        if (
+            s.format == Format.ONSITE
+            and s.municipality in instance.municipalities
+            and s.consultant in instance.consultants
+        ):
+            trips[(s.consultant, s.municipality)] += 1
+            km[s.consultant] += instance.round_trip_km(s.consultant, s.municipality)
+    muns = instance.municipalities
+    if not muns:
+        return _section("travel", "<p>В экземпляре нет муниципальных образований.</p>")
+    visits = Counter()
+    for (_c, m), n in trips.items():
+        visits[m] += n
+    fig = go.Figure()
+    # One trace of routes: segments separated by gaps (None), width by frequency via opacity.
+    xs, ys = [], []
+    for (cid, mid), _n in sorted(trips.items()):
+        home = muns.get(instance.consultants[cid].municipality)
+        if home is None or home.id == mid:
+            continue
+        xs += [home.lon, muns[mid].lon, None]
+        ys += [home.lat, muns[mid].lat, None]
+    fig.add_trace(
+        go.Scatter(
+            x=xs,
+            y=ys,
+            mode="lines",
+            name="маршруты выездов",
+            line={"color": "rgba(33,102,172,0.35)", "width": 2},
+            hoverinfo="skip",
+        )
+    )
+    homes = {c.municipality for c in instance.consultants.values()}
+    ids = sorted(muns)
+    fig.add_trace(
+        go.Scatter(
+            x=[muns[m].lon for m in ids],
+            y=[muns[m].lat for m in ids],
+            mode="markers",
+            name="муниципалитеты",
+            marker={
+                "size": [8 + 3 * math.sqrt(visits.get(m, 0)) * 2 for m in ids],
+                "color": ["#d7301f" if visits.get(m) else "#bdbdbd" for m in ids],
+                "line": {"width": 1, "color": "white"},
+            },
+            text=[_esc(muns[m].name) for m in ids],
+            customdata=[visits.get(m, 0) for m in ids],
+            hovertemplate="%{text}<br>выездных консультаций: %{customdata}<extra></extra>",
+        )
+    )
+    home_ids = sorted(m for m in homes if m in muns)
+    fig.add_trace(
+        go.Scatter(
+            x=[muns[m].lon for m in home_ids],
+            y=[muns[m].lat for m in home_ids],
+            mode="markers",
+            name="где живут консультанты",
+            marker={"symbol": "star", "size": 13, "color": "#2166ac"},
+            text=[
+                _esc(
+                    muns[m].name
+                    + ": "
+                    + ", ".join(
+                        c.name for c in instance.consultants.values() if c.municipality == m
+                    )
+                )
+                for m in home_ids
+            ],
+            hovertemplate="%{text}<extra></extra>",
+        )
+    )
+    mean_lat = sum(m.lat for m in muns.values()) / len(muns)
+    fig.update_yaxes(
+        scaleanchor="x",
+        scaleratio=1 / max(0.2, math.cos(math.radians(mean_lat))),
+        title={"text": "широта, °"},
+        constrain="domain",
+    )
+    fig.update_xaxes(title={"text": "долгота, °"}, constrain="domain")
+    fig.update_layout(height=560, legend={"orientation": "h", "y": 1.04, "x": 0})
+
+    ranked = sorted(km.items(), key=lambda kv: kv[1])
+    bar = go.Figure(
+        go.Bar(
+            x=[v for _c, v in ranked],
+            y=[_esc(consultant_name(instance, c)) for c, _v in ranked],
+            orientation="h",
+            marker={"color": "#2166ac"},
+            text=[_thousands(v) for _c, v in ranked],
+            textposition="auto",
+            hovertemplate="%{y}: %{x} км<extra></extra>",
+        )
+    )
+    bar.update_layout(height=max(220, 30 * len(ranked) + 100))
+    bar.update_xaxes(title={"text": "км за период (туда и обратно)"})
+    total = sum(km.values())
+    note = (
+        f"Точки — центры муниципальных образований (крупнее и краснее — больше выездных консультаций), "
+        f"звёзды — где живут консультанты, линии — поездки. Всего в дороге {_thousands(total)} км."
+    )
+    km_part = (
+        _figure(bar, "fig-travel-km") if ranked else "<p>Выездных консультаций в плане нет.</p>"
+    )
+    body = f'<div class="two"><div>{_figure(fig, "fig-travel-map")}</div><div>{km_part}</div></div>'
+    return _section("travel", body, note)
+
+
+def _unmet(instance: Instance, plan: Plan) -> str:
+    if not plan.unmet:
+        return _section(
+            "unmet",
+            '<p id="unmet-none">Непокрытых потребностей нет: каждый риск каждой школы '
+            "закрыт консультацией, каждая школа верифицирована.</p>",
+        )
+    by_reason = Counter(u.reason for u in plan.unmet)
+    summary = _table(
+        ["Причина", "Потребностей"],
+        [[r, n] for r, n in by_reason.most_common()],
+        numeric={1},
+        table_id="unmet-reasons",
+    )
+    rows = []
+    for u in sorted(plan.unmet, key=lambda u: (school_name(instance, u.school), u.risk)):
+        school = instance.schools.get(u.school)
+        rows.append(
+            [
+                school_name(instance, u.school),
+                municipality_name(instance, school.municipality) if school else "",
+                school.priority if school else "",
+                risk_title(instance, u.risk)
+                if u.risk == VERIFICATION_NEED
+                else f"{u.risk} {risk_title(instance, u.risk)}",
+                u.reason,
+            ]
+        )
+    table = _table(
+        ["Школа", "Муниципальное образование", "Приоритет", "Потребность", "Причина"],
+        rows,
+        numeric={2},
+        table_id="unmet-table",
+    )
+    note = "Каждая потребность, которую план не закрывает, с причиной: что нужно изменить, чтобы её закрыть."
+    return _section("unmet", summary + "<br>" + table, note)
+
+
+def _changes(instance: Instance, plan: Plan) -> str:
+    """For a replanned plan (meta has "changes" or "replan", or sessions were cancelled)."""
+    rows = change_rows(instance, plan)
+    meta = plan.meta if isinstance(plan.meta, dict) else {}
+    if not rows:
+        if "changes" in meta or "replan" in meta:
+            return _section(
+                "changes",
+                '<p id="changes-none">Изменений нет: опубликованный график остаётся в силе.</p>',
+            )
+        return ""
+    kinds = Counter(r.kind for r in rows)
+    head = "; ".join(f"{k}: {n}" for k, n in kinds.most_common())
+    table = _table(
+        [
+            "Изменение",
+            "Тема",
+            "Консультант",
+            "Было",
+            "Стало",
+            "Школы",
+            "Подробности",
+            "Код консультации",
+        ],
+        [
+            [
+                r.kind,
+                r.topic,
+                r.consultant,
+                r.before,
+                r.after,
+                _few(r.schools),
+                r.details,
+                r.session,
+            ]
+            for r in rows
+        ],
+        table_id="changes-table",
+    )
+    return _section(
+        "changes",
+        f"<p>Изменений относительно прежнего плана: {len(rows)} ({html.escape(head)}).</p>" + table,
+        "Полные списки школ — в книге plan.xlsx, лист «Изменения».",
+    )
+
+
+def _few(names: str, keep: int = MAX_HOVER_SCHOOLS) -> str:
+    """A long «; »-list of school names shortened to its first few and a count of the rest."""
+    parts = names.split("; ")
+    if len(parts) <= keep + 1:
+        return names
+    return "; ".join(parts[:keep]) + f" и ещё {len(parts) - keep}"
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _table(
+    header: list[str],
+    rows: list[list[object]],
+    numeric: set[int] = frozenset(),  # type: ignore[assignment]
+    table_id: str = "",
+) -> str:
+    ident = f' id="{table_id}"' if table_id else ""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="num">{html.escape(str(v))}</td>'
+            if i in numeric
+            else f"<td>{html.escape(str(v))}</td>"
+            for i, v in enumerate(row)
+        )
+        + "</tr>"
+        for row in rows
+    )
+    return f'<table class="data"{ident}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _esc(text: str, keep_br: bool = False) -> str:
+    """Text for plotly labels: plotly reads a little HTML, so instance texts are escaped."""
+    if keep_br:
+        return "<br>".join(html.escape(part, quote=False) for part in text.split("<br>"))
+    return html.escape(text, quote=False)
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _thousands(n: int) -> str:
+    return f"{n:,}".replace(",", "\u00a0")

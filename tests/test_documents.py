@@ -1,0 +1,447 @@
+"""The appendix (.docx), the workbook (.xlsx) and the report (.html), read back and compared
+with the plan they were built from. The plan is hand-built (tests/documents_samples.py), so
+every expected row is written out here independently of the code under test."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from datetime import date, datetime, time
+
+import docx
+import openpyxl
+import pytest
+from documents_samples import (
+    HTML_NAME,
+    INJECTION_NAME,
+    PLUS_POSITION,
+    replanned,
+    sample_instance,
+    sample_plan,
+)
+from docx.shared import Cm, Pt
+from helpers import run_cli
+
+from planner.cli import main
+from planner.documents import document_files
+from planner.documents_common import appendix_title, region_genitive
+from planner.documents_docx import appendix_docx
+from planner.documents_xlsx import plan_xlsx
+from planner.plan_io import plan_json_text
+from planner.report_html import SECTIONS, report_html
+
+W_NS = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+@pytest.fixture(scope="module")
+def instance(tmp_path_factory):
+    return sample_instance(tmp_path_factory.mktemp("tiny") / "tiny")
+
+
+@pytest.fixture(scope="module")
+def plan():
+    return sample_plan()
+
+
+def when(s) -> str:
+    return f"{s.start:%d.%m.%Y}, {s.start:%H:%M}–{s.end:%H:%M}"
+
+
+def by_start(plan):
+    return sorted(plan.sessions, key=lambda s: s.start)
+
+
+# --- the Word appendix ---------------------------------------------------------------------
+
+
+def test_appendix_heading_names_region_in_genitive_and_year(instance, plan):
+    d = docx.Document(io.BytesIO(appendix_docx(instance, plan)))
+    texts = [p.text for p in d.paragraphs]
+    assert (
+        "График консультаций для школ с низкими образовательными результатами Тестового региона "
+        "представителями мобильных групп в 2022 году"
+    ) in texts
+
+
+@pytest.mark.parametrize(
+    ("name", "genitive"),
+    [
+        ("Кемеровская область – Кузбасс", "Кемеровской области – Кузбасса"),
+        ("Ростовская область", "Ростовской области"),
+        ("Республика Калмыкия", "Республики Калмыкия"),
+        ("Краснодарский край", "Краснодарского края"),
+    ],
+)
+def test_region_genitive_of_the_seed_regions(name, genitive):
+    assert region_genitive(name) == genitive
+
+
+def test_appendix_graph_table_is_the_plan_by_month(instance, plan):
+    """Month heading rows, then that month's sessions by time: topic «…», date and time,
+    «Фамилия И. О., должность»; every session once."""
+    d = docx.Document(io.BytesIO(appendix_docx(instance, plan)))
+    graph = d.tables[0]
+    assert [c.text for c in graph.rows[0].cells] == [
+        "Тема консультации",
+        "Дата и время проведения",
+        "Ответственный",
+    ]
+    got = [[c.text for c in row.cells] for row in graph.rows[1:]]
+    s1, s2, s3, s4 = by_start(plan)  # 15.03, 12.04, 20.04, 17.05
+    assert got == [
+        ["Март 2022 года"] * 3,
+        [
+            "«Верификация рискового профиля»\nДля школы: " + HTML_NAME,
+            when(s1) + "\nвыезд: Крапивинский муниципальный округ",
+            "Неверова Н. С., зам. директора «Крапивинская СОШ»",
+        ],
+        ["Апрель 2022 года"] * 3,
+        [
+            (
+                f"«Рисковый профиль для формирования направлений»\nДля школ: МБОУ «СОШ № 1»; {INJECTION_NAME}; "
+                f"{HTML_NAME}"
+            ),
+            "12.04.2022, 10:00–11:30\nВКС",
+            "Неверова Н. С., зам. директора «Крапивинская СОШ»",
+        ],
+        [
+            "Дискуссионная площадка «Модель поддержки»\nДля школы: " + INJECTION_NAME,
+            "20.04.2022, 14:00–15:00\nвыезд: Крапивинский муниципальный округ",
+            f"Бикбаева Л. А., {PLUS_POSITION}",
+        ],
+        ["Май 2022 года"] * 3,
+        [
+            "«Рисковый профиль для формирования направлений»\nДля школы: МБОУ «СОШ № 1»",
+            "17.05.2022, 10:00–11:30\nВКС",
+            f"Бикбаева Л. А., {PLUS_POSITION}",
+        ],
+    ]
+    assert (
+        when(s2) == "12.04.2022, 10:00–11:30"
+        and when(s3).startswith("20.04.2022")
+        and s4.start.month == 5
+    )
+
+
+def test_appendix_school_table_lists_each_school_with_its_dates(instance, plan):
+    d = docx.Document(io.BytesIO(appendix_docx(instance, plan)))
+    schools = d.tables[1]
+    assert [c.text for c in schools.rows[0].cells] == [
+        "№ п/п",
+        "Школа",
+        "Муниципальное образование",
+        "Даты и темы консультаций",
+    ]
+    rows = {row.cells[1].text: row.cells for row in schools.rows[1:]}
+    assert set(rows) == {"МБОУ «СОШ № 1»", INJECTION_NAME, HTML_NAME}
+    # Schools by municipality name: «Город А» before «Крапивинский …».
+    assert schools.rows[1].cells[1].text == "МБОУ «СОШ № 1»"
+    assert rows["МБОУ «СОШ № 1»"][2].text == "Город А"
+    assert rows["МБОУ «СОШ № 1»"][3].text.split("\n") == [
+        "12.04.2022, 10:00–11:30 — «Рисковый профиль для формирования направлений» (ВКС)",
+        "17.05.2022, 10:00–11:30 — «Рисковый профиль для формирования направлений» (ВКС)",
+    ]
+    s3_lines = rows[HTML_NAME][3].text.split("\n")
+    assert [line[:10] for line in s3_lines] == ["15.03.2022", "12.04.2022"]
+    for school_id, school in instance.schools.items():
+        attended = [s for s in plan.sessions if school_id in s.schools]
+        assert len(rows[school.name][3].text.split("\n")) == len(attended)
+
+
+def test_appendix_roadmap_table_in_the_seed_shape(instance, plan):
+    d = docx.Document(io.BytesIO(appendix_docx(instance, plan)))
+    assert len(d.tables) == 3
+    roadmap = d.tables[2]
+    assert [[c.text for c in row.cells] for row in roadmap.rows] == [
+        ["№ п/п", "Описание действий", "Дата реализации", "Исполнители", "Показатель реализации"],
+        ["1.", "Назначение кураторов школ", "01.03.2022", "Министерство образования", "Приказ"],
+        [
+            "2.",
+            "Верификация рисковых профилей",
+            "02.03.2022–16.03.2022",
+            "КРИПКиПРО, МОУО",
+            "Протоколы верификации",
+        ],
+    ]
+
+
+def test_appendix_without_roadmap_dates_has_two_tables(instance):
+    d = docx.Document(io.BytesIO(appendix_docx(instance, sample_plan(activities=False))))
+    assert len(d.tables) == 2
+
+
+def test_appendix_page_fonts_and_repeated_headers(instance, plan):
+    d = docx.Document(io.BytesIO(appendix_docx(instance, plan)))
+    section = d.sections[0]
+    assert abs(section.page_width - Cm(21.0)) < Cm(0.01) and abs(
+        section.page_height - Cm(29.7)
+    ) < Cm(0.01)
+    normal = d.styles["Normal"]
+    assert normal.font.name == "Times New Roman" and normal.font.size == Pt(14)
+    cell_par = d.tables[0].rows[2].cells[0].paragraphs[0]
+    assert cell_par.style.font.size == Pt(12) and cell_par.style.font.name == "Times New Roman"
+    for table in d.tables:
+        first = table.rows[0]._tr
+        assert first.trPr is not None and first.trPr.find(f"{W_NS}tblHeader") is not None
+        # Only the header repeats; body rows do not.
+        assert all(
+            r._tr.trPr is None or r._tr.trPr.find(f"{W_NS}tblHeader") is None
+            for r in table.rows[1:]
+        )
+
+
+# --- the Excel workbook --------------------------------------------------------------------
+
+
+def _workbook(instance, plan):
+    return openpyxl.load_workbook(io.BytesIO(plan_xlsx(instance, plan)))
+
+
+def _records(ws):
+    rows = list(ws.iter_rows(values_only=True))
+    return [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
+
+
+def test_workbook_sheets_headers_frozen_and_filtered(instance, plan):
+    wb = _workbook(instance, plan)
+    assert wb.sheetnames == ["График", "Школы", "Консультанты", "Непокрытые риски", "Итоги"]
+    for name in ("График", "Школы", "Консультанты", "Непокрытые риски"):
+        ws = wb[name]
+        assert ws.freeze_panes == "A2"
+        assert ws.auto_filter.ref == f"A1:{ws.cell(1, ws.max_column).column_letter}{ws.max_row}"
+    graph = wb["График"]
+    title_col = next(c.column_letter for c in graph[1] if c.value == "Тема консультации")
+    assert graph.column_dimensions[title_col].width > 30
+
+
+def test_workbook_graph_sheet_has_one_row_per_session_with_real_dates(instance, plan):
+    wb = _workbook(instance, plan)
+    ws = wb["График"]
+    recs = _records(ws)
+    assert [r["Код консультации"] for r in recs] == [s.id for s in by_start(plan)]
+    for r, s in zip(recs, by_start(plan), strict=True):
+        assert r["Дата"] == datetime(s.start.year, s.start.month, s.start.day)
+        assert r["Начало"] == time(s.start.hour, s.start.minute)
+        assert r["Окончание"] == time(s.end.hour, s.end.minute)
+        assert r["Тема консультации"] == instance.topics[s.topic].title
+        assert r["Консультант"] == instance.consultants[s.consultant].name
+        assert r["Число школ"] == len(s.schools)
+        assert r["Школы"] == "; ".join(instance.schools[x].name for x in s.schools)
+    date_cell = ws.cell(2, 2)
+    assert date_cell.is_date and date_cell.number_format == "DD.MM.YYYY"
+    assert ws.cell(2, 3).number_format == "HH:MM"
+    assert recs[0]["Месяц"] == "Март 2022" and recs[0]["Формат"] == "выездная"
+    assert recs[1]["Формат"] == "онлайн (ВКС)"
+
+
+def test_workbook_schools_sheet_has_one_row_per_school_and_session(instance, plan):
+    recs = _records(_workbook(instance, plan)["Школы"])
+    assert sorted((r["Код школы"], r["Код консультации"]) for r in recs) == sorted(
+        (school, s.id) for s in plan.sessions for school in s.schools
+    )
+    s1_rows = [r for r in recs if r["Код школы"] == "S1"]
+    assert [r["Дата"].date() for r in s1_rows] == [date(2022, 4, 12), date(2022, 5, 17)]
+    assert {r["Школа"] for r in recs if r["Код школы"] == "S2"} == {INJECTION_NAME}
+
+
+def test_workbook_consultant_load_per_month(instance, plan):
+    recs = {r["Код"]: r for r in _records(_workbook(instance, plan)["Консультанты"])}
+    assert (
+        recs["C1"]["Март 2022"] == 1
+        and recs["C1"]["Апрель 2022"] == 1
+        and recs["C1"]["Май 2022"] == 0
+    )
+    assert recs["C2"]["Апрель 2022"] == 1 and recs["C2"]["Май 2022"] == 1
+    assert recs["C1"]["Всего"] == 2 and recs["C1"]["Не больше в месяц"] == 2
+    assert (
+        recs["C2"]["Не больше за период"] == 10
+        and recs["C1"]["Не больше за период"] == "не ограничено"
+    )
+
+
+def test_workbook_unmet_and_totals(instance, plan):
+    wb = _workbook(instance, plan)
+    unmet = _records(wb["Непокрытые риски"])
+    assert unmet == [
+        {
+            "Код школы": "S2",
+            "Школа": INJECTION_NAME,
+            "Муниципальное образование": "Крапивинский муниципальный округ",
+            "Приоритет": 2,
+            "Код риска": "R05",
+            "Риск": "Несформированность внутришкольной системы повышения квалификации",
+            "Причина": "ни одна тема не закрывает этот риск",
+            "Код причины": "no_topic",
+        }
+    ]
+    totals = {r[0]: r[1] for r in wb["Итоги"].iter_rows(values_only=True) if r[0]}
+    # Needs: S1 R03; S2 R01, R05; S3 R10 + verification = 5; all but S2/R05 met.
+    assert totals["Потребностей всего (риски школ и верификации)"] == 5
+    assert totals["Потребностей закрыто"] == 4
+    assert totals["Консультаций"] == 4
+    assert totals["Непокрытых потребностей"] == 1
+    assert totals["Статус решателя"].startswith("оптимальный")
+
+
+def test_workbook_never_writes_a_formula(instance, plan):
+    """A school named =HYPERLINK(…) and a position starting with «+» stay text (CSV/Excel injection)."""
+    data = plan_xlsx(instance, plan)
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    cells = [c for ws in wb for row in ws.iter_rows() for c in row if c.value == INJECTION_NAME]
+    assert len(cells) >= 3  # «График», «Школы», «Непокрытые риски»
+    assert all(c.data_type == "s" for c in cells)
+    plus = [c for ws in wb for row in ws.iter_rows() for c in row if c.value == PLUS_POSITION]
+    assert plus and all(c.data_type == "s" for c in plus)
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        sheets = [n for n in z.namelist() if n.startswith("xl/worksheets/sheet")]
+        assert sheets
+        for name in sheets:
+            assert "<f>" not in z.read(name).decode("utf-8") and "<f " not in z.read(name).decode(
+                "utf-8"
+            )
+        styles = z.read("xl/styles.xml").decode("utf-8")
+        assert 'quotePrefix="1"' in styles
+
+
+def test_workbook_changes_sheet_only_for_a_replan(instance, plan):
+    assert "Изменения" not in _workbook(instance, plan).sheetnames
+    recs = _records(_workbook(instance, replanned(plan))["Изменения"])
+    # The cancelled session is both in meta["changes"] and in plan.cancelled: listed once.
+    assert [(r["Изменение"], r["Код консультации"]) for r in recs] == [
+        ("перенесена", "s-4"),
+        ("добавлена", "s-3"),
+        ("отменена", "s-9"),
+    ]
+    moved, added, cancelled = recs
+    assert moved["Было"] == "10.05.2022, 10:00; Неверова Н. С."
+    assert moved["Стало"] == "17.05.2022, 10:00; Бикбаева Л. А."
+    assert moved["Консультант"] == "Бикбаева Л. А."
+    assert moved["Школы"] == f"МБОУ «СОШ № 1» (было: МБОУ «СОШ № 1»; {HTML_NAME})"
+    assert moved["Подробности"] == "why: консультант недоступен"
+    assert added["Было"] is None and added["Стало"] == "20.04.2022, 14:00"
+    assert cancelled["Было"] == "25.05.2022, 10:00" and cancelled["Стало"] is None
+    assert cancelled["Школы"] == INJECTION_NAME
+    assert cancelled["Подробности"] == "место: Крапивинский муниципальный округ"
+
+
+# --- the HTML report (structure; the browser test opens it) ----------------------------------
+
+
+def test_report_is_self_contained_and_has_every_section(instance, plan):
+    page = report_html(instance, plan).decode("utf-8")
+    ids = re.findall(r'<section id="([a-z-]+)">', page)
+    assert ids == ["summary", "timeline", "schools", "coverage", "load", "travel", "unmet"]
+    for sid in ids:
+        assert f"<h2>{SECTIONS[sid]}</h2>" in page
+    assert "<script src=" not in page and "<link " not in page  # nothing to fetch
+    assert "plotly.js v" in page  # the library itself is inside
+    assert 'lang="ru"' in page
+
+
+def test_report_escapes_instance_texts(instance, plan):
+    page = report_html(instance, plan).decode("utf-8")
+    assert '<img src=x onerror="window.__pwned=1">' not in page
+    assert "&lt;img src=x" in page  # the unmet table names S2; the heatmap labels S3
+
+
+def test_report_unmet_table_lists_each_unmet_need(instance, plan):
+    page = report_html(instance, plan).decode("utf-8")
+    table = re.search(r'<table class="data" id="unmet-table">(.*?)</table>', page, re.DOTALL).group(
+        1
+    )
+    assert table.count("<tr>") == 1 + len(plan.unmet)
+    assert "ни одна тема не закрывает этот риск" in table
+    coverage = re.search(
+        r'<table class="data" id="coverage-table">(.*?)</table>', page, re.DOTALL
+    ).group(1)
+    # R05 is needed by one school and met by none.
+    assert re.search(
+        r"<td>R05</td><td>[^<]+</td><td class=\"num\">1</td><td class=\"num\">0</td>", coverage
+    )
+
+
+def test_report_changes_section_only_for_a_replan(instance, plan):
+    assert 'id="changes"' not in report_html(instance, plan).decode("utf-8")
+    page = report_html(instance, replanned(plan)).decode("utf-8")
+    table = re.search(
+        r'<table class="data" id="changes-table">(.*?)</table>', page, re.DOTALL
+    ).group(1)
+    assert table.count("<tr>") == 1 + 3
+    assert "перенесена" in table and "добавлена" in table and "отменена" in table
+    assert "10.05.2022, 10:00; Неверова Н. С." in table
+
+
+def test_report_says_so_when_a_replan_changed_nothing(instance, plan):
+    from dataclasses import replace
+
+    page = report_html(instance, replace(plan, meta={"changes": []})).decode("utf-8")
+    assert '<section id="changes">' in page
+    assert "Изменений нет: опубликованный график остаётся в силе." in page
+
+
+def test_an_empty_plan_still_gives_all_three_documents(instance):
+    """A solve that found nothing (INFEASIBLE) is still a plan people must be able to read."""
+    from models.domain import Plan, Unmet
+
+    empty = Plan("tiny", "INFEASIBLE", None, None, 1.0, [], [Unmet("S1", "R03", "нет решения")])
+    files = document_files(instance, empty)
+    d = docx.Document(io.BytesIO(files["appendix.docx"]))
+    assert [c.text for c in d.tables[0].rows[1].cells] == ["Консультаций в плане нет"] * 3
+    wb = openpyxl.load_workbook(io.BytesIO(files["plan.xlsx"]))
+    assert wb["График"].max_row == 1 and wb["Непокрытые риски"].max_row == 2
+    page = files["report.html"].decode("utf-8")
+    assert "Консультаций в плане нет." in page and "решения нет" in page
+
+
+# --- the commands --------------------------------------------------------------------------
+
+
+def test_document_files_are_the_three_documents(instance, plan):
+    files = document_files(instance, plan)
+    assert sorted(files) == ["appendix.docx", "plan.xlsx", "report.html"]
+    assert files["appendix.docx"][:2] == b"PK" and files["plan.xlsx"][:2] == b"PK"
+    assert files["report.html"].startswith(b"<!DOCTYPE html>")
+
+
+def test_export_commands_write_beside_the_plan_and_into_out(tmp_path, plan, capsys):
+    folder = tmp_path / "inst"
+    instance = sample_instance(folder)
+    plan_path = tmp_path / "run" / "plan.json"
+    plan_path.parent.mkdir()
+    plan_path.write_text(plan_json_text(plan), encoding="utf-8")
+
+    assert main(["export", "docx", str(plan_path), "--instance", str(folder)]) == 0
+    assert main(["export", "xlsx", str(plan_path), "--instance", str(folder)]) == 0
+    assert (
+        main(["report", str(plan_path), "--instance", str(folder), "--out", str(tmp_path / "rep")])
+        == 0
+    )
+    assert "Записано" in capsys.readouterr().out
+    d = docx.Document(plan_path.parent / "appendix.docx")
+    assert appendix_title(instance, plan) in [p.text for p in d.paragraphs]
+    wb = openpyxl.load_workbook(plan_path.parent / "plan.xlsx")
+    assert wb["График"].max_row == 1 + len(plan.sessions)
+    assert (tmp_path / "rep" / "report.html").read_bytes().startswith(b"<!DOCTYPE html>")
+    assert not (plan_path.parent / "report.html").exists()
+
+
+def test_export_of_a_plan_from_another_instance_is_a_russian_input_error(tmp_path, plan):
+    folder = tmp_path / "inst"
+    sample_instance(folder)
+    other = replace_topic(plan, "T99")
+    plan_path = tmp_path / "plan.json"
+    plan_path.write_text(plan_json_text(other), encoding="utf-8")
+    result = run_cli("export", "docx", str(plan_path), "--instance", str(folder))
+    assert result.returncode == 2, result.stderr
+    assert "в экземпляре нет такой темы" in result.stderr and "T99" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "appendix.docx").exists()
+
+
+def replace_topic(plan, topic):
+    from dataclasses import replace
+
+    return replace(
+        plan, sessions=[replace(s, topic=topic) if s.id == "s-1" else s for s in plan.sessions]
+    )

@@ -1,0 +1,142 @@
+"""The HTML report opened in a real headless Chromium: it draws without errors and without the
+network, every section is there, and a screenshot is left in outputs/ for people to look at.
+
+One test on the hand-built replanned plan (hostile names included); one on a real Kuzbass 2022
+plan solved once for this module, whose appendix and workbook are also checked against it.
+"""
+
+from __future__ import annotations
+
+import io
+
+import docx
+import openpyxl
+import pytest
+from browser import chromium, open_file
+from documents_samples import replanned, sample_instance, sample_plan
+from helpers import KUZBASS, ROOT
+
+from models.calendar_days import month_of
+from models.solve import SolveOptions, solve_consultations
+from planner.documents import document_files
+from planner.documents_common import month_title
+from planner.report_html import SECTIONS, report_html
+from planner.validation import load_instance
+
+OUTPUTS = ROOT / "outputs"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as b:
+        yield b
+
+
+def _section_ids(page) -> list[str]:
+    return page.eval_on_selector_all("main > section", "els => els.map(e => e.id)")
+
+
+def _figures(page) -> dict[str, int]:
+    """Plotly figure id → number of drawn SVG layers (0 = not drawn)."""
+    return page.eval_on_selector_all(
+        ".js-plotly-plot",
+        "els => Object.fromEntries(els.map(e => [e.id, e.querySelectorAll('svg.main-svg').length]))",
+    )
+
+
+def test_replanned_report_opens_cleanly_in_chromium(browser, tmp_path):
+    instance = sample_instance(tmp_path / "tiny")
+    plan = replanned(sample_plan())
+    path = tmp_path / "report.html"
+    path.write_bytes(report_html(instance, plan))
+
+    page, log = open_file(browser, path)
+    assert log.errors == []
+    assert log.dialogs == []
+    assert log.requests == [path.resolve().as_uri()]  # nothing but the file itself: no network
+    assert _section_ids(page) == list(SECTIONS)  # «changes» included: this is a replan
+    for sid, heading in SECTIONS.items():
+        assert page.locator(f"#{sid} > h2").inner_text() == heading
+        assert page.locator(f"#{sid}").is_visible()
+    figures = _figures(page)
+    assert set(figures) == {
+        "fig-timeline",
+        "fig-schools",
+        "fig-coverage",
+        "fig-load",
+        "fig-travel-map",
+        "fig-travel-km",
+    }
+    assert all(n > 0 for n in figures.values()), figures
+    # A school named with HTML stays text: its markup never runs.
+    assert page.evaluate("() => window.__pwned === undefined")
+    # Russian month names on the timeline axis (our plotly locale).
+    ticks = page.eval_on_selector_all(
+        "#fig-timeline .xtick text", "els => els.map(e => e.textContent)"
+    )
+    assert {"Март", "Апрель", "Май"} <= set(ticks)
+    assert page.locator("#changes-table tbody tr").count() == 3
+    assert page.locator("#unmet-table tbody tr").count() == 1
+    assert page.locator("#figure-sessions .value").inner_text() == "4"
+
+    OUTPUTS.mkdir(exist_ok=True)
+    shot = OUTPUTS / "report-screenshot.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.read_bytes()[:8] == PNG_MAGIC and shot.stat().st_size > 20_000
+    page.close()
+
+
+# --- Kuzbass 2022: a real plan ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def kuzbass():
+    instance, _warnings = load_instance(KUZBASS)
+    plan, _report = solve_consultations(instance, SolveOptions(time_limit=20, workers=2))
+    return instance, plan
+
+
+def test_kuzbass_documents_match_the_plan_and_report_opens(kuzbass, browser, tmp_path):
+    instance, plan = kuzbass
+    files = document_files(instance, plan)
+
+    # Appendix: one row per session under its month's heading row.
+    graph = docx.Document(io.BytesIO(files["appendix.docx"])).tables[0]
+    months = sorted({month_of(s.start.date()) for s in plan.sessions})
+    heads = [r.cells[0].text for r in graph.rows[1:] if len({c.text for c in r.cells}) == 1]
+    assert heads == [month_title(m) for m in months]
+    assert len(graph.rows) - 1 - len(heads) == len(plan.sessions)
+
+    # Workbook: sessions and attendances, row for row.
+    wb = openpyxl.load_workbook(io.BytesIO(files["plan.xlsx"]))
+    ids = [r[14] for r in wb["График"].iter_rows(min_row=2, values_only=True)]
+    assert sorted(ids) == sorted(s.id for s in plan.sessions)
+    assert wb["Школы"].max_row - 1 == sum(len(s.schools) for s in plan.sessions)
+    assert wb["Непокрытые риски"].max_row - 1 == len(plan.unmet)
+
+    path = tmp_path / "report.html"
+    path.write_bytes(files["report.html"])
+    page, log = open_file(browser, path, width=1280, height=1800)
+    assert log.errors == [] and log.dialogs == []
+    assert log.requests == [path.resolve().as_uri()]
+    assert _section_ids(page) == [s for s in SECTIONS if s != "changes"]
+    assert all(n > 0 for n in _figures(page).values())
+    assert page.evaluate("() => document.getElementById('fig-schools').data[0].y.length") == len(
+        instance.schools
+    )
+    timeline_rows = page.evaluate(
+        "() => new Set(document.getElementById('fig-timeline').data.flatMap(t => t.y)).size"
+    )
+    assert timeline_rows == len({s.consultant for s in plan.sessions})
+    OUTPUTS.mkdir(exist_ok=True)
+    shot = OUTPUTS / "report-kuzbass-2022.png"
+    page.screenshot(path=str(shot))
+    assert shot.read_bytes()[:8] == PNG_MAGIC
+    page.close()
+
+
+def test_readme_shows_the_report_screenshot():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "docs/report.png" in readme
+    assert (ROOT / "docs" / "report.png").read_bytes()[:8] == PNG_MAGIC
