@@ -142,7 +142,7 @@ def solve_consultations(
             return plan, report
         best1 = round(solver.objective_value)
         hint = {v.index: solver.value(v) for v in _all_vars(cm)}
-        if candidate is not None and cand_cov >= best1:
+        if candidate is not None and cand_cov >= best1 and _feasible(cm, candidate, opts):
             # Phase 1's solution is arbitrary in everything but coverage; a plan that covers as
             # much and was built with travel and earliness in mind starts phase 2 far better.
             hint = candidate

@@ -447,14 +447,6 @@ LOSSY = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (models/solve.py): when a scenario makes the baseline infeasible and"
-                                       " phase 1 must run, the baseline is still taken as phase 2's hint whenever"
-                                       " its *counted* coverage (values_from_plan counts sessions the model has no"
-                                       " variable for) is ≥ phase 1's optimum, without the _feasible() check the"
-                                       " skip path has; _pin_full_classes then pins needs from that infeasible"
-                                       " hint, phase 2 is INFEASIBLE, and the plan is read from the infeasible"
-                                       " hint: far lower coverage than a from-scratch re-solve (and, for other"
-                                       " baselines, prerequisite violations)")
 @pytest.mark.parametrize("body", list(LOSSY.values()), ids=list(LOSSY))
 def test_replan_keeps_the_coverage_it_proved(base, tmp_path, body):
     # Freeze on the horizon's first day: no history, so a replan may do anything a fresh solve
