@@ -99,9 +99,10 @@ class WeightSettings:
 
     travel_km: int = field(default=1, metadata=_doc("Штраф за 1 км поездки туда и обратно."))
     early_program: int = field(
-        default=30,
+        default=10,
         metadata=_doc(
-            "Штраф за каждый месяц задержки программной темы (этап program) у школ приоритета 1."
+            "Штраф за каждый месяц от начала периода до посещённой программной темы (этап program)"
+            " у школ приоритета 1."
         ),
     )
     max_load: int = field(
