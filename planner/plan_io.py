@@ -149,6 +149,7 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; outputs are for everyone who may read the folder
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
