@@ -209,8 +209,11 @@ class ConsultationModel:
         """
         inst = self.inst
         groups: dict[tuple[str, Month, str | None], list] = defaultdict(list)
+        new_in: dict[tuple[str, Month, str | None], list] = defaultdict(list)  # not frozen history
         for (s, t, month), var in self.attend.items():
             groups[t, month, self._mun(s, t)].append(var)
+            if (s, t, month) not in self.opt.frozen_attend:
+                new_in[t, month, self._mun(s, t)].append(var)
         counts: dict[tuple[str, Month, str | None], list] = defaultdict(list)
         for (t, c, month, mun), var in self.count.items():
             if inst.topics[t].stage != Stage.VERIFICATION:
@@ -225,9 +228,7 @@ class ConsultationModel:
             self.model.add(sum(vars_) <= cap * total)
             if frozen_n.get(key):
                 # Replanning: history sessions are full as they were; new schools need new sessions.
-                new = [v for (s, t, month), v in self.attend.items()
-                       if (t, month, self._mun(s, t)) == key and (s, t, month) not in self.opt.frozen_attend]
-                self.model.add(sum(new) <= cap * (total - frozen_n[key]))
+                self.model.add(sum(new_in.get(key, [])) <= cap * (total - frozen_n[key]))
             if cap > 1 and len(vars_) > 1:
                 # Redundant, for a tight LP bound: any one school attending needs a session.
                 for var in vars_:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 
-from models.calendar_days import Month
+from models.calendar_days import Month, month_first_day
 from models.consultation import MonthSession
 from models.dates import expand_groups, place_on_days
 from models.domain import Format, Instance, Plan, School, Stage
@@ -125,7 +125,7 @@ class _Greedy:
         elif self.ix.needs_after_verification(t) and school.verified_on is not None:
             # only months starting after the verification date
             after = max(after, max((self.ix.month_pos[m] for m in self.ix.months
-                                    if _first_day(m) <= school.verified_on), default=-1))
+                                    if month_first_day(m) <= school.verified_on), default=-1))
         pos = self._place(school, topic, after)
         if pos is not None:
             self.attended[school.id][topic] = pos
@@ -158,12 +158,6 @@ class _Greedy:
             for members in lists:
                 groups.append(MonthSession(t, c, month, mun, 1, sorted(members)))
         return groups
-
-
-def _first_day(month: Month):
-    from models.calendar_days import month_first_day
-
-    return month_first_day(month)
 
 
 def greedy_groups(instance: Instance) -> list[MonthSession]:

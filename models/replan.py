@@ -47,38 +47,36 @@ def _key(s: Session) -> tuple:
     return (s.topic, s.consultant, month_of(s.start.date()), s.municipality)
 
 
+def _month_level(instance: Instance, sessions: list[Session]) -> tuple[dict[tuple, int], set, set]:
+    """Sessions as the month-level model sees them: counts per (topic, consultant, month,
+    municipality), attendances (school, topic, month) and verification visits
+    (school, topic, consultant, month)."""
+    counts: dict[tuple, int] = defaultdict(int)
+    attend, verify = set(), set()
+    for s in sessions:
+        counts[_key(s)] += 1
+        m = month_of(s.start.date())
+        topic = instance.topics.get(s.topic)
+        for school in s.schools:
+            if topic is not None and topic.stage == Stage.VERIFICATION:
+                verify.add((school, s.topic, s.consultant, m))
+            else:
+                attend.add((school, s.topic, m))
+    return dict(counts), attend, verify
+
+
 def replan(instance: Instance, baseline: Plan, freeze: date, opts: SolveOptions | None = None,
            scenario_name: str = "") -> Plan:
     opts = opts or SolveOptions()
     history = [s for s in baseline.sessions if s.start.date() < freeze]
     future = [s for s in baseline.sessions if s.start.date() >= freeze]
 
-    frozen_counts: dict[tuple, int] = defaultdict(int)
-    frozen_attend, frozen_verify = set(), set()
-    for s in history:
-        frozen_counts[_key(s)] += 1
-        m = month_of(s.start.date())
-        topic = instance.topics.get(s.topic)
-        for school in s.schools:
-            if topic is not None and topic.stage == Stage.VERIFICATION:
-                frozen_verify.add((school, s.topic, s.consultant, m))
-            else:
-                frozen_attend.add((school, s.topic, m))
-    base_counts: dict[tuple, int] = defaultdict(int)
-    base_attend, base_verify = set(), set()
-    for s in future:
-        base_counts[_key(s)] += 1
-        m = month_of(s.start.date())
-        topic = instance.topics.get(s.topic)
-        for school in s.schools:
-            if topic is not None and topic.stage == Stage.VERIFICATION:
-                base_verify.add((school, s.topic, s.consultant, m))
-            else:
-                base_attend.add((school, s.topic, m))
+    frozen_counts, frozen_attend, frozen_verify = _month_level(instance, history)
+    base_counts, base_attend, base_verify = _month_level(instance, future)
     options = ModelOptions(
-        frozen_counts=dict(frozen_counts), frozen_attend=frozen_attend, frozen_verify=frozen_verify,
+        frozen_counts=frozen_counts, frozen_attend=frozen_attend, frozen_verify=frozen_verify,
         first_free_month=month_of(freeze), free_from=freeze,
-        baseline_counts=dict(base_counts), baseline_attend=base_attend, baseline_verify=base_verify,
+        baseline_counts=base_counts, baseline_attend=base_attend, baseline_verify=base_verify,
     )
 
     # Dates: a pending session prefers the day of the baseline session it continues.

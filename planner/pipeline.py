@@ -162,7 +162,7 @@ def _pct(value: float | None) -> str:
 # --- commands ----------------------------------------------------------------------------
 
 
-def _default_out(instance_path: str | Path, instance: Instance) -> Path:
+def _default_out(instance: Instance) -> Path:
     return Path("outputs") / instance.name
 
 
@@ -189,7 +189,7 @@ def _cmd_solve(args: argparse.Namespace) -> int:
         plan = plan_instance(instance, opts, args.instance)
     except PlanInvalid as exc:
         return _report_invalid(exc.violations)
-    out = Path(args.out) if args.out else _default_out(args.instance, instance)
+    out = Path(args.out) if args.out else _default_out(instance)
     say("Готовлю файлы…")
     files = output_files(instance, plan, calendars=not args.no_calendars, documents=not args.no_documents)
     written = write_bundle(out, files)

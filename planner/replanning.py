@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import time
 from collections import defaultdict
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from models.domain import VERIFICATION_NEED, Instance, Plan
@@ -31,8 +31,6 @@ DEFAULT_REPLAN_TIME_LIMIT = 5.0  # a what-if in a meeting: seconds, not minutes
 def _dt(iso: str | None) -> str:
     if not iso:
         return "—"
-    from datetime import datetime
-
     d = datetime.fromisoformat(iso)
     return d.strftime("%d.%m.%Y %H:%M")
 

@@ -27,6 +27,7 @@ from helpers import ROOT, write_instance
 
 from models.domain import Format, Plan, Session
 from planner.caldav_publish import calendar_prefix, publish_plan
+from planner.calendar_server import stop
 from planner.calendars import calendar_files, session_uid
 from planner.plan_io import plan_json_text
 from planner.problems import InputError
@@ -117,12 +118,7 @@ level = warning
         wait_until_answers(port, proc, log)
         yield f"http://127.0.0.1:{port}/"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def server_state(url: str, prefix: str) -> dict[str, dict[str, icalendar.Event]]:

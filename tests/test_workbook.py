@@ -8,7 +8,6 @@ template a working group fills in is read back here independently with openpyxl.
 from __future__ import annotations
 
 import re
-import shutil
 from datetime import date, datetime
 from pathlib import Path
 
