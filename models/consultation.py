@@ -253,24 +253,14 @@ class ConsultationModel:
         minutes: dict[tuple[str, Month], list] = defaultdict(list)
         full_day = ix.day_minutes + ix.break_min
         for (t, c, month, mun), var in self.count.items():
-            topic = inst.topics[t]
             per_cm[c, month].append(var)
-            if mun is not None and ix.is_onsite(topic):
-                days = 2 if ix.onsite_timing(c, mun, topic.duration_min).overnight else 1
-                minutes[c, month].append(days * full_day * var)
-            else:
-                minutes[c, month].append((topic.duration_min + ix.break_min) * var)
+            minutes[c, month].append(self.session_minutes(t, c, mun) * var)
         # Replanning from a mid-month freeze date: only days from it on are free for new
         # sessions; the frozen history of that month brings its own minutes along.
         frozen_minutes: dict[tuple[str, Month], int] = defaultdict(int)
         cut = self.opt.free_from
         for (t, c, month, mun), n in self.opt.frozen_counts.items():
-            topic = inst.topics[t]
-            if mun is not None and ix.is_onsite(topic):
-                days = 2 if ix.onsite_timing(c, mun, topic.duration_min).overnight else 1
-                frozen_minutes[c, month] += n * days * full_day
-            else:
-                frozen_minutes[c, month] += n * (topic.duration_min + ix.break_min)
+            frozen_minutes[c, month] += n * self.session_minutes(t, c, mun)
         for (c, month), vars_ in per_cm.items():
             self.model.add(sum(vars_) <= inst.consultants[c].max_per_month)
             days = ix.free_days[c].get(month, ())
@@ -280,6 +270,14 @@ class ConsultationModel:
             if cut is not None and month <= month_of(cut):
                 room += frozen_minutes[c, month]
             self.model.add(sum(minutes[c, month]) <= room)
+
+    def session_minutes(self, t: str, c: str, mun: str | None) -> int:
+        """Minutes of the consultant's month one session takes (see _consultant_monthly_capacity)."""
+        ix, topic = self.ix, self.inst.topics[t]
+        if mun is not None and ix.is_onsite(topic):
+            days = 2 if ix.onsite_timing(c, mun, topic.duration_min).overnight else 1
+            return days * (ix.day_minutes + ix.break_min)
+        return topic.duration_min + ix.break_min
 
     def _consultant_total_capacity(self) -> None:
         """Σ count[·,c,·,·] ≤ max_total(c) when set."""
@@ -461,23 +459,13 @@ class ConsultationModel:
         """Named soft terms of phase 2: name -> (expression, weight)."""
         inst, ix = self.inst, self.ix
         weights = inst.settings.weights
-        travel = sum(
-            inst.round_trip_km(c, mun) * var
-            for (t, c, month, mun), var in self.count.items()
-            if mun is not None and ix.is_onsite(inst.topics[t])
-        )
-        delay_terms = []
-        for s in inst.schools.values():
-            if s.priority != 1:
-                continue
-            for t in ix.useful_topics[s.id]:
-                topic = inst.topics[t]
-                if topic.stage != Stage.PROGRAM or not set(topic.risks) & set(s.risks):
-                    continue
-                vars_ = [(ix.month_pos[m], v) for (s2, t2, m), v in self.attend.items() if s2 == s.id and t2 == t]
-                # delay = month index (0 = first open month) of each programme topic attended;
-                # topics not attended add nothing (coverage, fixed in phase 2, decides those)
-                delay_terms.extend(pos * v for pos, v in vars_)
+        travel = sum(km * var for (t, c, month, mun), var in self.count.items()
+                     if (km := self.travel_km(t, c, mun)))
+        # early = month index (0 = first open month) of each programme topic attended by a
+        # priority-1 school; topics not attended add nothing (coverage, fixed in phase 2,
+        # decides those)
+        early_pairs = self.early_pairs()
+        delay_terms = [ix.month_pos[m] * v for (s, t, m), v in self.attend.items() if (s, t) in early_pairs]
         early = sum(delay_terms)
         per_c: dict[str, list] = defaultdict(list)
         for (t, c, month, mun), var in self.count.items():
@@ -493,6 +481,22 @@ class ConsultationModel:
             "max_load": (self.max_load, weights.max_load),
             "sessions": (sessions, weights.session),
             "attendance": (attendance, weights.attendance),
+        }
+
+    def travel_km(self, t: str, c: str, mun: str | None) -> int:
+        """Round-trip km one session costs (onsite only)."""
+        if mun is None or not self.ix.is_onsite(self.inst.topics[t]):
+            return 0
+        return self.inst.round_trip_km(c, mun)
+
+    def early_pairs(self) -> set[tuple[str, str]]:
+        """(school, topic) pairs the early_program term counts: programme topics for a
+        risk of a priority-1 school."""
+        inst = self.inst
+        return {
+            (s.id, t) for s in inst.schools.values() if s.priority == 1
+            for t in self.ix.useful_topics[s.id]
+            if inst.topics[t].stage == Stage.PROGRAM and set(inst.topics[t].risks) & set(s.risks)
         }
 
     def change_terms(self) -> dict[str, tuple[cp_model.LinearExpr, int]]:

@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from ortools.sat.python import cp_model
 
 from models.consultation import ConsultationModel, ModelOptions, MonthSolution
+from models.cp_domains import allows, fixed_domains
 from models.dates import Pending, expand_groups, place_on_days
 from models.domain import Instance, Plan, Session
 from models.greedy import greedy_groups
+from models.relaxation import fixed_choice, month_free_relaxation
 from models.score import score_plan
 from models.unmet import explain_unmet
 
@@ -33,6 +35,8 @@ class SolveOptions:
     dates_limit: float = 20.0  # seconds at most for the date phase
     # Phase 2 stops once its proven relative gap is this small (0 = prove optimality).
     relative_gap: float = 0.01
+    # Phase 2a/2b: the month-free relaxation (bound and start); plain solves only.
+    relaxation: bool = True
 
 
 @dataclass
@@ -154,28 +158,52 @@ def solve_consultations(
     _pin_full_classes(cm, hint)
     terms = cm.soft_terms()
     terms.update(cm.change_terms())
-    model.minimize(sum(weight * expr for expr, weight in terms.values()))
+    objective = sum(weight * expr for expr, weight in terms.values())
+    model.minimize(objective)
+    elapsed = time.monotonic() - t0
+    budget = max(1.0, opts.time_limit - elapsed - min(opts.dates_limit, 0.15 * opts.time_limit))
+
+    # Phase 2a/2b (plain solve only): the month-free relaxation proves a lower bound and
+    # picks schools' topics; the full model then lays that choice out over the months.
+    lower, start = None, None
+    if model_options is None and opts.relaxation:
+        lower, start = _relaxed_start(cm, best1, budget, opts, say, report)
+        if start is not None:
+            hint, hint_source = start[1], "relaxation"
     model.clear_hints()
     for var in _all_vars(cm):
         model.add_hint(var, hint.get(var.index, 0))
-    elapsed = time.monotonic() - t0
-    limit2 = max(1.0, opts.time_limit - elapsed - min(opts.dates_limit, 0.15 * opts.time_limit))
-    solver = _solver(limit2, opts)
-    solver.parameters.relative_gap_limit = opts.relative_gap
-    say("Фаза 2: поездки, ранний старт программ, равномерная нагрузка…")
-    status2 = solver.solve(model, _Progress("фаза 2", opts.progress, t0))
-    ok2 = status2 in (cp_model.OPTIMAL, cp_model.FEASIBLE)
-    name2 = solver.status_name(status2)
-    if status2 == cp_model.OPTIMAL and solver.objective_value > solver.best_objective_bound + 1e-6:
-        name2 = "FEASIBLE"  # stopped by the gap limit: proven within the gap, not optimal
-    p2 = PhaseResult("soft", name2, solver.objective_value if ok2 else None,
-                     solver.best_objective_bound if ok2 else None, solver.wall_time, len(model.proto.variables),
-                     len(model.proto.constraints))
-    report.phases.append(p2)
-    if ok2:
-        month = cm.read(solver.value)
-    else:  # keep phase 1's solution: it is feasible
+
+    if start is not None and lower is not None and gap(start[0], lower) <= opts.relative_gap:
+        say(f"  разрыв с нижней оценкой {100 * gap(start[0], lower):.2f}% — план доказанно близок к лучшему")
+        p2 = PhaseResult("soft", "OPTIMAL" if start[0] <= lower else "FEASIBLE", start[0], float(lower), 0.0,
+                         len(model.proto.variables), len(model.proto.constraints))
         month = cm.read(lambda v: hint.get(v.index, 0))
+    else:
+        if lower is not None:
+            model.add(objective >= lower)  # valid (the relaxation's bound); helps the search prove it
+        limit2 = max(1.0, opts.time_limit - (time.monotonic() - t0)
+                     - min(opts.dates_limit, 0.15 * opts.time_limit))
+        solver = _solver(limit2, opts)
+        solver.parameters.relative_gap_limit = opts.relative_gap
+        say("Фаза 2: поездки, ранний старт программ, равномерная нагрузка…")
+        status2 = solver.solve(model, _Progress("фаза 2", opts.progress, t0))
+        ok2 = status2 in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+        name2 = solver.status_name(status2)
+        if status2 == cp_model.OPTIMAL and solver.objective_value > solver.best_objective_bound + 1e-6:
+            name2 = "FEASIBLE"  # stopped by the gap limit: proven within the gap, not optimal
+        bound2 = max(solver.best_objective_bound, lower or 0) if ok2 else None
+        if ok2 and (start is None or solver.objective_value <= start[0]):
+            p2 = PhaseResult("soft", name2, solver.objective_value, bound2, solver.wall_time,
+                             len(model.proto.variables), len(model.proto.constraints))
+            month = cm.read(solver.value)
+        else:  # keep the best plan in hand (the laid-out relaxation, or phase 1's): feasible
+            kept = start[0] if start is not None else None
+            p2 = PhaseResult("soft", "FEASIBLE" if kept is not None else name2, kept,
+                             bound2 if bound2 is not None else (float(lower) if lower is not None else None),
+                             solver.wall_time, len(model.proto.variables), len(model.proto.constraints))
+            month = cm.read(lambda v: hint.get(v.index, 0))
+    report.phases.append(p2)
     report.month_solution = month
 
     # Dates.
@@ -197,7 +225,7 @@ def solve_consultations(
     optimal = p1.status == "OPTIMAL" and p2.status == "OPTIMAL" and not placement.unplaced
     plan = Plan(
         instance=instance.name,
-        status="OPTIMAL" if optimal else ("FEASIBLE" if ok2 or p1.status else p2.status),
+        status="OPTIMAL" if optimal else ("FEASIBLE" if p2.objective is not None or p1.status else p2.status),
         objective=p2.objective,
         bound=p2.bound,
         solve_seconds=round(time.monotonic() - t0, 2),
@@ -217,6 +245,33 @@ def solve_consultations(
         "time_limit": opts.time_limit,
     }
     return plan, report
+
+
+def _relaxed_start(cm: ConsultationModel, best1: int, budget: float, opts: SolveOptions, say: Progress,
+                   report: SolveReport) -> tuple[int | None, tuple[float, dict[int, int]] | None]:
+    """Phase 2a (the month-free relaxation: a lower bound) and 2b (its choice laid out over
+    the months). Returns the bound and (objective, values) of the laid-out plan, if any."""
+    say("Фаза 2а: нижняя оценка без месяцев (какие темы кому нужны)…")
+    rel = month_free_relaxation(cm, best1, 0.4 * budget, opts.workers, opts.seed, opts.relative_gap / 2)
+    report.phases.append(PhaseResult("relaxation", rel.status, rel.objective, rel.bound, rel.seconds,
+                                     rel.variables))
+    say(f"  нижняя оценка {num(rel.bound)}, {rel.seconds:.1f} с")
+    if not rel.ok:
+        return rel.bound, None
+    say("Фаза 2б: раскладываю выбранные темы по месяцам…")
+    solver = _solver(0.3 * budget, opts)
+    solver.parameters.relative_gap_limit = opts.relative_gap / 2
+    with fixed_choice(cm, rel):
+        status = solver.solve(cm.model)
+    ok = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    report.phases.append(PhaseResult("fixed_choice", solver.status_name(status),
+                                     solver.objective_value if ok else None,
+                                     solver.best_objective_bound if ok else None, solver.wall_time))
+    if not ok:
+        say("  не разложилось по месяцам — ищу в полной модели")
+        return rel.bound, None
+    say(f"  план: {num(solver.objective_value)}, {solver.wall_time:.1f} с")
+    return rel.bound, (solver.objective_value, {v.index: solver.value(v) for v in _all_vars(cm)})
 
 
 def _pin_full_classes(cm: ConsultationModel, values: dict[int, int]) -> None:
@@ -242,15 +297,15 @@ def _pin_full_classes(cm: ConsultationModel, values: dict[int, int]) -> None:
 
 
 def _feasible(cm: ConsultationModel, values: dict[int, int], opts: SolveOptions) -> bool:
-    """Is this full assignment feasible in the model? (A copy with every variable fixed.)"""
-    trial = cm.model.clone()
-    for var in _all_vars(cm):
-        v = values.get(var.index, 0)
-        trial.add(trial.get_int_var_from_proto_index(var.index) == v)
+    """Is this full assignment feasible in the model? (Every variable fixed for one solve.)"""
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = 5.0
     solver.parameters.num_workers = 1
-    return solver.solve(trial) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    fixed = {var.index: values.get(var.index, 0) for var in _all_vars(cm)}
+    if not all(allows(cm.model, i, v) for i, v in fixed.items()):
+        return False
+    with fixed_domains(cm.model, fixed):
+        return solver.solve(cm.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
 
 
 def _all_vars(cm: ConsultationModel) -> list[cp_model.IntVar]:

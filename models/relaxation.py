@@ -1,0 +1,181 @@
+"""The month-free relaxation of phase 2: a lower bound, and a start for the real model.
+
+Sum every month-level variable over its months: attend[s,t,·] → a[s,t], verify[s,t,c,·]
+→ v[s,t,c], count[t,c,·,mun] → n[t,c,mun]. Every month-level rule, summed over the
+months, still holds for these sums (session capacity, a school's topic at most once,
+prerequisites and verification taken at all, a consultant's `max_total` and their free
+days in the whole year), so any plan of the month-level model maps to a solution of this
+smaller model with the same travel, sessions, attendance and maximum load, and an
+early_program no smaller than Σ a[s,t] × (earliest month index that (s, t) could have).
+Its optimum is therefore a valid lower bound on phase 2's objective: the bound the
+month-level LP cannot prove by itself (notes: a month-level LP leaves a gap of ~5 %
+because it cannot round the number of webinars up).
+
+It is also a good start: its school → topic choice, laid out over months by the full
+model (`fixed_choice`), is usually optimal or nearly so.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from ortools.sat.python import cp_model
+
+from models.consultation import ConsultationModel
+from models.cp_domains import fixed_domains
+from models.domain import Stage
+
+
+LARGE = 20_000  # relaxation variables from which fewer workers are used (memory)
+
+
+@dataclass
+class RelaxationResult:
+    status: str
+    objective: float | None
+    bound: float | None
+    seconds: float
+    variables: int
+    attend: set[tuple[str, str]] = field(default_factory=set)  # (school, topic)
+    verify: set[tuple[str, str, str]] = field(default_factory=set)  # (school, topic, consultant)
+
+    @property
+    def ok(self) -> bool:
+        return self.objective is not None
+
+
+def month_free_relaxation(cm: ConsultationModel, coverage_at_least: int, limit: float, workers: int,
+                          seed: int = 0, relative_gap: float = 0.005) -> RelaxationResult:
+    """Build and solve the month-free relaxation (module docstring) of phase 2 of `cm`."""
+    inst, ix = cm.inst, cm.ix
+    w = inst.settings.weights
+    m = cp_model.CpModel()
+    a = {(s, t): None for (s, t, _m) in cm.attend}
+    a = {key: m.new_bool_var(f"a[{key}]") for key in a}
+    v = {(s, t, c): None for (s, t, c, _m) in cm.verify}
+    v = {key: m.new_bool_var(f"v[{key}]") for key in v}
+    upper: dict[tuple[str, str, str | None], int] = defaultdict(int)
+    for (t, c, _m, mun), var in cm.count.items():
+        upper[t, c, mun] += list(cm.model.proto.variables[var.index].domain)[-1]
+    n = {key: m.new_int_var(0, ub, f"n[{key}]") for key, ub in upper.items()}
+
+    # Session capacity (one municipality per onsite group), summed over months.
+    groups: dict[tuple[str, str | None], list] = defaultdict(list)
+    for (s, t), var in a.items():
+        groups[t, cm._mun(s, t)].append(var)
+    sessions_of: dict[tuple[str, str | None], list] = defaultdict(list)
+    for (t, c, mun), var in n.items():
+        if inst.topics[t].stage != Stage.VERIFICATION:
+            sessions_of[t, mun].append(var)
+    for key, vars_ in groups.items():
+        total = sum(sessions_of.get(key, []))
+        m.add(sum(vars_) <= inst.topics[key[0]].capacity * total)
+        for var in vars_:
+            m.add(var <= total)
+    visits: dict[tuple[str, str, str], list] = defaultdict(list)
+    for (s, t, c), var in v.items():
+        visits[t, c, inst.schools[s].municipality].append(var)
+    for (t, c, mun), vars_ in visits.items():
+        count = n.get((t, c, mun))
+        m.add(sum(vars_) <= (inst.topics[t].capacity * count if count is not None else 0))
+
+    # Consultants: max_total, max_per_month over the year, minutes of the free days.
+    per_c: dict[str, list] = defaultdict(list)
+    minutes: dict[str, list] = defaultdict(list)
+    for (t, c, mun), var in n.items():
+        per_c[c].append(var)
+        minutes[c].append(cm.session_minutes(t, c, mun) * var)
+    full_day = ix.day_minutes + ix.break_min
+    for c, vars_ in per_c.items():
+        consultant = inst.consultants[c]
+        free = ix.free_days[c]
+        if consultant.max_total is not None:
+            m.add(sum(vars_) <= consultant.max_total)
+        m.add(sum(vars_) <= consultant.max_per_month * sum(1 for days in free.values() if days))
+        m.add(sum(minutes[c]) <= full_day * sum(len(days) for days in free.values()))
+
+    # A school: one verification visit; prerequisites and verification taken (order dropped).
+    visits_of: dict[str, list] = defaultdict(list)
+    for (s, t, c), var in v.items():
+        visits_of[s].append(var)
+    for vars_ in visits_of.values():
+        m.add_at_most_one(vars_)
+    for (s, t), var in a.items():
+        school = inst.schools[s]
+        for req in inst.topics[t].requires:
+            if inst.topics[req].stage == Stage.VERIFICATION:
+                if school.verified_on is None:
+                    m.add(var <= sum(x for (s2, t2, _c), x in v.items() if s2 == s and t2 == req))
+            else:
+                m.add(var <= a.get((s, req), 0))
+        if school.verified_on is None and ix.needs_after_verification(inst.topics[t]):
+            m.add(var <= sum(visits_of.get(s, [])))
+
+    # Coverage at least phase 1's.
+    k = inst.settings.rules.min_topics_per_risk
+    weight = cm.coverage_weights()
+    per_sr: dict[tuple[str, str], list] = defaultdict(list)
+    for (s, t), var in a.items():
+        for r in inst.topics[t].risks:
+            per_sr[s, r].append(var)
+    coverage = []
+    for (s, r) in cm.covered:
+        cov = m.new_bool_var(f"covered[{s},{r}]")
+        m.add(k * cov <= sum(per_sr[s, r]))
+        coverage.append(weight[inst.schools[s].priority] * cov)
+    for s, vars_ in visits_of.items():
+        coverage.extend(weight[inst.schools[s].priority] * x for x in vars_)
+    m.add(sum(coverage) >= coverage_at_least)
+
+    # Objective: phase 2's terms, early_program at each pair's earliest possible month.
+    first_visit: dict[str, int] = {}
+    for (s, _t, _c, month) in cm.verify:
+        first_visit[s] = min(first_visit.get(s, 10**6), ix.month_pos[month])
+    earliest: dict[tuple[str, str], int] = {}
+    for (s, t, month) in cm.attend:
+        pos = ix.month_pos[month]
+        if inst.schools[s].verified_on is None and ix.needs_after_verification(inst.topics[t]):
+            pos = max(pos, first_visit.get(s, -1) + 1)
+        earliest[s, t] = min(earliest.get((s, t), 10**6), pos)
+    early = sum(earliest[key] * a[key] for key in cm.early_pairs() if key in a)
+    travel = sum(km * var for (t, c, mun), var in n.items() if (km := cm.travel_km(t, c, mun)))
+    max_load = m.new_int_var(0, 100_000, "max_load")
+    for vars_ in per_c.values():
+        m.add(max_load >= sum(vars_))
+    m.minimize(w.travel_km * travel + w.early_program * early + w.max_load * max_load
+               + w.session * sum(n.values()) + w.attendance * sum(a.values()))
+
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(0.5, limit)
+    # Memory guard: each full CP-SAT worker holds its own copy of the model and LP; on a
+    # 1,000-school relaxation 8 workers peak at ~2.2 GB, 6 at ~1.3 GB with the same bound.
+    solver.parameters.num_workers = workers if len(m.proto.variables) < LARGE else min(workers, 6)
+    solver.parameters.random_seed = seed
+    solver.parameters.relative_gap_limit = relative_gap
+    t0 = time.monotonic()
+    status = solver.solve(m)
+    seconds = round(time.monotonic() - t0, 2)
+    name = solver.status_name(status)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        bound = solver.best_objective_bound if status != cp_model.INFEASIBLE else None
+        return RelaxationResult(name, None, bound, seconds, len(m.proto.variables))
+    if status == cp_model.OPTIMAL and solver.objective_value > solver.best_objective_bound + 1e-6:
+        name = "FEASIBLE"  # stopped by the gap limit
+    return RelaxationResult(
+        name, solver.objective_value, math.ceil(solver.best_objective_bound - 1e-6), seconds,
+        len(m.proto.variables),
+        attend={key for key, var in a.items() if solver.value(var)},
+        verify={key for key, var in v.items() if solver.value(var)},
+    )
+
+
+def fixed_choice(cm: ConsultationModel, relaxation: RelaxationResult):
+    """Context: phase 2's model restricted to the relaxation's choice. Attendance of a
+    (school, topic) pair the relaxation did not choose, and verification visits by other
+    verifiers, are fixed to 0; months, sessions and consultants stay free."""
+    closed = {var.index: 0 for (s, t, _m), var in cm.attend.items() if (s, t) not in relaxation.attend}
+    closed.update({var.index: 0 for (s, t, c, _m), var in cm.verify.items() if (s, t, c) not in relaxation.verify})
+    return fixed_domains(cm.model, closed)
