@@ -500,7 +500,8 @@ class ConsultationModel:
         }
 
     def change_terms(self) -> dict[str, tuple[cp_model.LinearExpr, int]]:
-        """Replanning: sessions and school attendances that differ from the baseline."""
+        """Replanning: sessions and school attendances that differ from the baseline.
+        Call once: it creates variables."""
         opt = self.opt
         if opt.baseline_counts is None:
             return {}

@@ -1,4 +1,4 @@
-"""Fix some CP-SAT variables for one solve, without copying the model.
+"""Narrow or fix some CP-SAT variables for one solve, without copying the model.
 
 `model.clone()` of a 1,000-school model costs hundreds of MB; narrowing the domains of the
 variables in place and restoring them afterwards costs nothing.
@@ -18,20 +18,31 @@ def allows(model: cp_model.CpModel, index: int, value: int) -> bool:
     return any(d[k] <= value <= d[k + 1] for k in range(0, len(d), 2))
 
 
+def domain_max(model: cp_model.CpModel, index: int) -> int:
+    return list(model.proto.variables[index].domain)[-1]
+
+
 @contextmanager
-def fixed_domains(model: cp_model.CpModel, values: Mapping[int, int]) -> Iterator[cp_model.CpModel]:
-    """Within the block, variable index i may only take values[i] (which must be in its domain)."""
-    bad = [i for i, value in values.items() if not allows(model, i, value)]
-    if bad:
-        raise ValueError(f"values outside the domains of variables {bad[:5]}")
+def narrowed_domains(model: cp_model.CpModel, ranges: Mapping[int, tuple[int, int]]) -> Iterator[cp_model.CpModel]:
+    """Within the block, variable index i may only take values in ranges[i] = (lo, hi),
+    which must lie inside its domain, an interval (ValueError otherwise)."""
     variables = model.proto.variables
-    saved = {i: list(variables[i].domain) for i in values}
+    bad = [i for i, (lo, hi) in ranges.items()
+           if lo > hi or len(list(variables[i].domain)) != 2 or not (allows(model, i, lo) and allows(model, i, hi))]
+    if bad:
+        raise ValueError(f"ranges outside the domains of variables {bad[:5]}")
+    saved = {i: list(variables[i].domain) for i in ranges}
     try:
-        for i, value in values.items():
+        for i, (lo, hi) in ranges.items():
             variables[i].domain.clear()
-            variables[i].domain.extend([value, value])
+            variables[i].domain.extend([lo, hi])
         yield model
     finally:
         for i, domain in saved.items():
             variables[i].domain.clear()
             variables[i].domain.extend(domain)
+
+
+def fixed_domains(model: cp_model.CpModel, values: Mapping[int, int]):
+    """Within the block, variable index i may only take values[i] (which must be in its domain)."""
+    return narrowed_domains(model, {i: (v, v) for i, v in values.items()})

@@ -66,7 +66,8 @@ def _month_level(instance: Instance, sessions: list[Session]) -> tuple[dict[tupl
 
 
 def replan(instance: Instance, baseline: Plan, freeze: date, opts: SolveOptions | None = None,
-           scenario_name: str = "") -> Plan:
+           scenario_name: str = "", topic_first_day: dict[str, date] | None = None) -> Plan:
+    """`instance` is the changed one (with its roadmap links applied, if any)."""
     opts = opts or SolveOptions()
     history = [s for s in baseline.sessions if s.start.date() < freeze]
     future = [s for s in baseline.sessions if s.start.date() >= freeze]
@@ -93,7 +94,7 @@ def replan(instance: Instance, baseline: Plan, freeze: date, opts: SolveOptions 
         return best.start.date(), best.id
 
     plan, _report = solve_consultations(instance, opts, options, pinned=history, preferred=preferred,
-                                        hint_plan=baseline)
+                                        hint_plan=baseline, topic_first_day=topic_first_day)
     return finish_replan(instance, baseline, plan, freeze, scenario_name)
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from ortools.sat.python import cp_model
 
 from models.consultation import ConsultationModel, ModelOptions, MonthSolution
-from models.cp_domains import allows, fixed_domains
+from models.cp_domains import allows, domain_max, fixed_domains, narrowed_domains
 from models.dates import Pending, expand_groups, place_on_days
 from models.domain import Instance, Plan, Session
 from models.greedy import greedy_groups
@@ -58,6 +58,8 @@ class SolveReport:
 
 
 class _Progress(cp_model.CpSolverSolutionCallback):
+    """Best objective and bound, about once a second."""
+
     def __init__(self, label: str, report: Progress | None, t0: float):
         super().__init__()
         self.label, self.report, self.t0 = label, report, t0
@@ -68,10 +70,8 @@ class _Progress(cp_model.CpSolverSolutionCallback):
         if self.report is None or now - self.last < 1.0:
             return
         self.last = now
-        self.report(
-            f"  {self.label}: лучшее {num(self.objective_value)}, граница {num(self.best_objective_bound)},"
-            f" {now:.1f} с"
-        )
+        self.report(f"  {self.label}: лучшее {num(self.objective_value)}, граница {num(self.best_objective_bound)},"
+                    f" {now:.1f} с")
 
 
 def num(value: float | None) -> str:
@@ -84,6 +84,9 @@ def _solver(limit: float, opts: SolveOptions) -> cp_model.CpSolver:
     solver.parameters.max_time_in_seconds = max(0.5, limit)
     solver.parameters.num_workers = opts.workers
     solver.parameters.random_seed = opts.seed
+    # One presolve round instead of three: on Kuzbass that is ~1 s less per solve, which a
+    # 5-second replan (four solves) cannot spare; the search itself is not slower.
+    solver.parameters.max_presolve_iterations = 1
     return solver
 
 
@@ -118,10 +121,21 @@ def solve_consultations(
         candidate, cand_cov = cm.values_from_groups(greedy_groups(instance))
         hint_source = "greedy"
     upper = cm.coverage_upper_bound()
+    changes = cm.change_terms()  # replanning only: sessions/schools changed vs the baseline
+    if hint_plan is not None and candidate is not None and not (cand_cov >= upper and _feasible(cm, candidate, opts)):
+        # The baseline no longer fits (that is why we replan): repair it first, keeping its
+        # sessions where they still may be, so that what follows starts from few changes.
+        repaired = _repair(cm, candidate, coverage, changes, opts)
+        if repaired is not None:
+            candidate, cand_cov = repaired
+            hint_source = "repaired baseline"
+            say(f"  базовый план починен: покрытие {num(cand_cov)} из {num(upper)}")
 
     # Phase 1: coverage, priority-1 needs first. Skipped when the candidate already covers
     # every need that has a variable at all (the trivial upper bound) and is feasible.
-    if candidate is not None and cand_cov >= upper and _feasible(cm, candidate, opts):
+    # (A repaired baseline is a solution of this very model: feasible by construction.)
+    if candidate is not None and cand_cov >= upper and (
+            hint_source == "repaired baseline" or _feasible(cm, candidate, opts)):
         say("Фаза 1: покрытие максимально уже у начального плана (все покрываемые потребности закрыты)")
         p1 = PhaseResult("coverage", "OPTIMAL", float(upper), float(upper), 0.0, n_vars,
                          len(model.proto.constraints))
@@ -135,8 +149,8 @@ def solve_consultations(
         solver = _solver(opts.time_limit * opts.phase1_share, opts)
         say("Фаза 1: максимальное покрытие рисков…")
         status = solver.solve(model, _Progress("фаза 1", opts.progress, t0))
-        p1 = PhaseResult("coverage", solver.status_name(status),
-                         solver.objective_value if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None,
+        found = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+        p1 = PhaseResult("coverage", solver.status_name(status), solver.objective_value if found else None,
                          solver.best_objective_bound, solver.wall_time, n_vars, len(model.proto.constraints))
         report.phases.append(p1)
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -144,7 +158,7 @@ def solve_consultations(
                         list(pinned or []), [])
             plan.unmet = explain_unmet(instance, plan, cm.ix)
             return plan, report
-        best1 = round(solver.objective_value)
+        best1 = round(p1.objective)
         hint = {v.index: solver.value(v) for v in _all_vars(cm)}
         if candidate is not None and cand_cov >= best1 and _feasible(cm, candidate, opts):
             # Phase 1's solution is arbitrary in everything but coverage; a plan that covers as
@@ -157,7 +171,7 @@ def solve_consultations(
     model.add(coverage >= best1)
     _pin_full_classes(cm, hint)
     terms = cm.soft_terms()
-    terms.update(cm.change_terms())
+    terms.update(changes)
     objective = sum(weight * expr for expr, weight in terms.values())
     model.minimize(objective)
     elapsed = time.monotonic() - t0
@@ -272,6 +286,62 @@ def _relaxed_start(cm: ConsultationModel, best1: int, budget: float, opts: Solve
         return rel.bound, None
     say(f"  план: {num(solver.objective_value)}, {solver.wall_time:.1f} с")
     return rel.bound, (solver.objective_value, {v.index: solver.value(v) for v in _all_vars(cm)})
+
+
+def _repair(cm: ConsultationModel, baseline: dict[int, int], coverage, changes: dict,
+            opts: SolveOptions) -> tuple[dict[int, int], int] | None:
+    """Replanning, a local repair of the baseline: what the change touched is re-planned,
+    the rest is held. Held: every school the change did not touch keeps its attendances and
+    visits exactly, and every baseline session that still may be held stays (counts at
+    least the baseline's). Touched: schools that lost an attendance or a visit (a session
+    gone, a month closed) or have a need the baseline does not meet (new risks, a new
+    school). Objective: coverage, then the fewest changes. A small search; None if it finds
+    nothing (e.g. a lowered capacity under a held session): phase 1 then starts afresh."""
+    opt, model = cm.opt, cm.model
+    touched: set[str] = set()
+    for (s, t, m) in opt.baseline_attend or ():
+        var = cm.attend.get((s, t, m))
+        if var is None or not baseline.get(var.index, 0):
+            touched.add(s)
+    for (s, t, c, m) in opt.baseline_verify or ():
+        var = cm.verify.get((s, t, c, m))
+        if var is None or not baseline.get(var.index, 0):
+            touched.add(s)
+    for (s, _r), var in cm.covered.items():
+        if not baseline.get(var.index, 0):
+            touched.add(s)
+    visits: dict[str, list] = {}
+    for (s, _t, _c, _m), var in cm.verify.items():
+        visits.setdefault(s, []).append(var)
+    touched |= {s for s, vars_ in visits.items() if not any(baseline.get(v.index, 0) for v in vars_)}
+    ranges: dict[int, tuple[int, int]] = {}
+    for key, var in [*cm.attend.items(), *cm.verify.items()]:
+        if key[0] not in touched:
+            value = baseline.get(var.index, 0)
+            ranges[var.index] = (value, value)
+    for var in cm.count.values():
+        base = baseline.get(var.index, 0)
+        if base > 0:
+            hi = domain_max(model, var.index)
+            ranges[var.index] = (min(base, hi), hi)
+    if not all(allows(model, i, lo) for i, (lo, _hi) in ranges.items()):
+        return None
+    # Coverage strictly first (scale > any change total); below it, the fewest changes.
+    weights = sum(w for _e, w in changes.values())
+    scale = 1 + weights * (sum(domain_max(model, v.index) for v in cm.count.values())
+                           + sum((opt.baseline_counts or {}).values()) + len(cm.attend) + len(cm.verify)
+                           + len(opt.baseline_attend or ()) + len(opt.baseline_verify or ()))
+    model.maximize(scale * coverage - sum(w * e for e, w in changes.values()))
+    for var in _all_vars(cm):
+        model.add_hint(var, baseline.get(var.index, 0))
+    solver = _solver(min(2.0, 0.3 * opts.time_limit), opts)
+    with narrowed_domains(model, ranges):
+        status = solver.solve(model)
+    model.clear_hints()
+    model.clear_objective()
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None
+    return {v.index: solver.value(v) for v in _all_vars(cm)}, round(solver.value(coverage))
 
 
 def _pin_full_classes(cm: ConsultationModel, values: dict[int, int]) -> None:

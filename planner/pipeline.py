@@ -75,6 +75,12 @@ def plan_instance(instance: Instance, opts: SolveOptions, instance_path: str | P
     """instance → (roadmap) → model → solve → plan, checked by the independent validator."""
     roadmap, instance, firsts = schedule_activities(instance)
     plan, _report = solve_consultations(instance, opts, topic_first_day=firsts or None)
+    return checked(instance, plan, roadmap, instance_path)
+
+
+def checked(instance: Instance, plan: Plan, roadmap=None, instance_path: str | Path | None = None) -> Plan:
+    """The roadmap's activities and links attached and checked, then the independent
+    validator: PlanInvalid (nothing is written) when anything is broken."""
     if roadmap is not None:
         from models.roadmap import roadmap_summary_lines
         from models.roadmap_links import link_violations

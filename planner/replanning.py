@@ -17,9 +17,8 @@ from pathlib import Path
 from models.domain import VERIFICATION_NEED, Instance, Plan
 from models.replan import replan, sessions_changed
 from models.solve import SolveOptions
-from models.validate import validate
-from planner.pipeline import (DEFAULT_WORKERS, _report_invalid, load, output_files,
-                              plan_summary, say)
+from planner.pipeline import (DEFAULT_WORKERS, PlanInvalid, _report_invalid, checked, load, output_files,
+                              plan_summary, say, schedule_activities)
 from planner.plan_io import read_plan, write_bundle
 from planner.problems import InputError, Problem
 from planner.scenario import apply_scenario, read_scenario
@@ -136,13 +135,14 @@ def _cmd_replan(args: argparse.Namespace) -> int:
         raise InputError([Problem(Path(args.baseline).name, "в базовом плане есть коды, которых нет в экземпляре",
                                   column="sessions", value=", ".join(unknown))])
     opts = SolveOptions(time_limit=args.time_limit, workers=args.workers, seed=args.seed, progress=say)
-    plan = replan(instance, baseline, freeze, opts, scenario.name if scenario else "")
-    plan.meta["instance_path"] = str(args.instance)
+    roadmap, linked, firsts = schedule_activities(instance)
+    plan = replan(linked, baseline, freeze, opts, scenario.name if scenario else "", topic_first_day=firsts or None)
     if scenario is not None:
         plan.meta["scenario_path"] = str(args.scenario)
-    violations = validate(instance, plan)
-    if violations:
-        return _report_invalid(violations)
+    try:
+        plan = checked(linked, plan, roadmap, args.instance)
+    except PlanInvalid as exc:
+        return _report_invalid(exc.violations)
     out = Path(args.out) if args.out else Path("outputs") / f"{instance.name}-replan"
     files = output_files(instance, plan, calendars=not args.no_calendars, documents=not args.no_documents)
     report = change_report(instance, baseline, plan)

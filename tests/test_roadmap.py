@@ -7,6 +7,7 @@ independently of models.roadmap (its own working-day count straight from `holida
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from itertools import pairwise
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import holidays
 import pytest
-from helpers import BASE_TOML, ROOT, run_cli, write_instance
+from helpers import BASE_TOML, ROOT, TOPICS, run_cli, write_instance
 from icalendar import Calendar
 
 from models.domain import Format, Instance, Plan, Session, Stage
@@ -498,3 +499,31 @@ def test_replacing_settings_keeps_instances_comparable(tmp_path: Path) -> None:
     instance = roadmap_instance(tmp_path, "A1,Курс,Минобр,,,,1,,\n", '\n[roadmap]\nstage_after = {program = "A1"}\n')
     rm = instance.settings.roadmap
     assert hash(rm) == hash(replace(rm)) and rm.stage_after == (("program", "A1"),)
+
+
+def test_cli_replan_keeps_the_roadmap_links(tmp_path: Path) -> None:
+    # Programme consultations only after A1 (ends 08.04.2022). A school joins after a freeze
+    # in mid-March, already verified, and needs a session of its own (capacity 1): without
+    # the link it would go into March (early_program pulls it there); with it, not before
+    # 09.04.2022.
+    folder = write_instance(
+        tmp_path / "rm", toml=BASE_TOML + '\n[roadmap]\nstage_after = {program = "A1"}\n',
+        topics=[TOPICS[0], {**TOPICS[1], "capacity": "1"}],
+        extra={"roadmap.csv": HEADER + "A1,Утверждение муниципальных дорожных карт,МОУО,,2022-04-04,,5,,\n"})
+    base = tmp_path / "base"
+    done = run_cli("solve", str(folder), "--out", str(base), "--time-limit", "10", "--workers", "2",
+                   "--no-documents", "--no-calendars")
+    assert done.returncode == 0, done.stderr
+    scenario = tmp_path / "новая школа.toml"
+    scenario.write_text('freeze_before = 2022-03-15\n\n[[school_added]]\nid = "S9"\nname = "Новая школа"\n'
+                        'municipality = "M1"\nrisks = ["R03"]\npriority = 1\nverified_on = 2022-02-01\n',
+                        encoding="utf-8")
+    out = tmp_path / "replan"
+    done = run_cli("replan", str(folder), "--baseline", str(base / "plan.json"), "--scenario", str(scenario),
+                   "--out", str(out), "--workers", "2", "--no-documents", "--no-calendars")
+    assert done.returncode == 0, done.stderr
+    plan = json.loads((out / "plan.json").read_text(encoding="utf-8"))
+    s9 = [s for s in plan["sessions"] if "S9" in s["schools"]]
+    assert [s["topic"] for s in s9] == ["T1"]
+    assert all(s["start"] >= "2022-04-09" for s in plan["sessions"] if s["topic"] == "T1")
+    assert [a["id"] for a in plan["activities"]] == ["A1"]
