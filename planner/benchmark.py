@@ -41,10 +41,30 @@ def _load(case: str, tmp: Path):
     if case == "kuzbass":
         path = KUZBASS
     else:
-        path = make_instance(tmp / f"synthetic-{case}", int(case), seed=1)
+        n, _, variant = case.partition("-")
+        path = make_instance(tmp / f"synthetic-{case}", int(n), seed=1)
+        if variant == "open":
+            _without_curators(path / "schools.csv")
+        elif variant:
+            raise SystemExit(f"unknown case {case!r}")
     instance, _ = load_instance(path)
     _roadmap, linked, firsts = schedule_activities(instance)
     return linked, firsts or None
+
+
+def _without_curators(schools_csv: Path) -> None:
+    """The "open" variant: no school has a fixed curator, so any consultant who delivers the
+    verification topic may visit it. With curators fixed (Kuzbass and the plain synthetic
+    cases) every km of travel is a curator's forced verification visit, the same in every
+    plan; here the choice of visitor is the optimiser's."""
+    with schools_csv.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    for row in rows:
+        row["curator"] = ""
+    with schools_csv.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def _reference_counts(path: Path) -> dict[tuple[str, str, str], int]:
@@ -56,8 +76,9 @@ def _reference_counts(path: Path) -> dict[tuple[str, str, str], int]:
     return counts
 
 
-def run_replan(time_limit: float, workers: int) -> dict:
-    """Kuzbass: baseline → a consultant unavailable from June → replan vs a from-scratch re-solve."""
+def run_replan(time_limit: float, workers: int) -> list[dict]:
+    """Kuzbass: one baseline; for each of the (up to) three consultants with the most sessions
+    from June, that consultant unavailable from June → replan (5 s) vs a from-scratch re-solve."""
     import dataclasses
     from collections import Counter
     from datetime import date
@@ -74,28 +95,31 @@ def run_replan(time_limit: float, workers: int) -> dict:
     freeze, away = date(2022, 5, 1), date(2022, 6, 1)
     later = Counter(s.consultant for s in base.sessions if s.start.date() >= away) or \
         Counter(s.consultant for s in base.sessions if s.start.date() >= freeze)
-    cid = later.most_common(1)[0][0]
-    c = instance.consultants[cid]
-    changed = dataclasses.replace(instance, consultants={
-        **instance.consultants,
-        cid: dataclasses.replace(c, unavailable=c.unavailable + (DateRange(away, instance.settings.horizon.end),)),
-    })
-    t0 = time.monotonic()
-    new = replan(changed, base, freeze, SolveOptions(time_limit=5.0, workers=workers), topic_first_day=firsts)
-    t_replan = time.monotonic() - t0
-    t0 = time.monotonic()
-    scratch, _ = solve_consultations(changed, SolveOptions(time_limit=time_limit, workers=workers),
-                                     topic_first_day=firsts)
-    t_scratch = time.monotonic() - t0
-    return {
-        "consultant": cid, "baseline_sessions": len(base.sessions),
-        "baseline_after_freeze": sum(1 for s in base.sessions if s.start.date() >= freeze),
-        "consultant_sessions_from_june": sum(1 for s in base.sessions if s.consultant == cid and s.start.date() >= away),
-        "replan_seconds": round(t_replan, 2), "replan_changed": sessions_changed(base, new, freeze),
-        "replan_coverage": new.score.get("coverage_share"), "replan_violations": len(validate(changed, new)),
-        "scratch_seconds": round(t_scratch, 2), "scratch_changed": sessions_changed(base, scratch, freeze),
-        "scratch_coverage": scratch.score.get("coverage_share"),
-    }
+    rows = []
+    for cid, _n in later.most_common(3):
+        c = instance.consultants[cid]
+        changed = dataclasses.replace(instance, consultants={
+            **instance.consultants,
+            cid: dataclasses.replace(c, unavailable=c.unavailable + (DateRange(away, instance.settings.horizon.end),)),
+        })
+        t0 = time.monotonic()
+        new = replan(changed, base, freeze, SolveOptions(time_limit=5.0, workers=workers), topic_first_day=firsts)
+        t_replan = time.monotonic() - t0
+        t0 = time.monotonic()
+        scratch, _ = solve_consultations(changed, SolveOptions(time_limit=time_limit, workers=workers),
+                                         topic_first_day=firsts)
+        t_scratch = time.monotonic() - t0
+        rows.append({
+            "consultant": cid, "baseline_sessions": len(base.sessions),
+            "baseline_after_freeze": sum(1 for s in base.sessions if s.start.date() >= freeze),
+            "consultant_sessions_from_june": sum(1 for s in base.sessions
+                                                 if s.consultant == cid and s.start.date() >= away),
+            "replan_seconds": round(t_replan, 2), "replan_changed": sessions_changed(base, new, freeze),
+            "replan_coverage": new.score.get("coverage_share"), "replan_violations": len(validate(changed, new)),
+            "scratch_seconds": round(t_scratch, 2), "scratch_changed": sessions_changed(base, scratch, freeze),
+            "scratch_coverage": scratch.score.get("coverage_share"),
+        })
+    return rows
 
 
 def run_one(case: str, method: str, time_limit: float, workers: int) -> dict:
@@ -188,7 +212,8 @@ def ratios(rows: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m planner.benchmark", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cases", default="kuzbass,300,1000", help="kuzbass and/or school counts of synthetic instances")
+    parser.add_argument("--cases", default="kuzbass,300,1000",
+                        help="kuzbass and/or school counts of synthetic instances (N-open: without fixed curators)")
     parser.add_argument("--quick", action="store_true", help="Kuzbass only")
     parser.add_argument("--time-limit", type=float, default=None,
                         help="solver limit per run, s (default: 20 for Kuzbass, 60 for 300, 120 for 1000)")
@@ -205,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     cases = ["kuzbass"] if args.quick else [c.strip() for c in args.cases.split(",") if c.strip()]
-    default_limit = {"kuzbass": 20.0, "300": 60.0, "1000": 120.0}
+    default_limit = {"kuzbass": 20.0, "300": 60.0, "300-open": 60.0, "1000": 120.0}
     rows = []
     for case in cases:
         methods = ["greedy", "optimiser"] + (["reference"] if case == "kuzbass" else [])
@@ -228,19 +253,31 @@ def main(argv: list[str] | None = None) -> int:
                                "--time-limit", str(args.time_limit or 20), "--workers", str(args.workers)],
                               capture_output=True, text=True, cwd=ROOT, stdin=subprocess.DEVNULL)
         if proc.returncode == 0:
-            r = json.loads(proc.stdout.strip().splitlines()[-1])
-            ratio = r["replan_changed"] / r["scratch_changed"] if r["scratch_changed"] else None
-            replan_text = (
-                f"Replan (kuzbass, {r['consultant']} unavailable from 2022-06-01, freeze 2022-05-01;"
-                f" baseline {r['baseline_sessions']} sessions, {r['baseline_after_freeze']} after the freeze,"
-                f" {r['consultant_sessions_from_june']} of them the consultant's from June):\n"
-                f"- replan: {r['replan_seconds']} s, sessions changed {r['replan_changed']},"
-                f" coverage {_fmt(r['replan_coverage'], 'pct')}, violations {r['replan_violations']}\n"
-                f"- from-scratch re-solve: {r['scratch_seconds']} s, sessions changed {r['scratch_changed']},"
-                f" coverage {_fmt(r['scratch_coverage'], 'pct')}\n"
-                f"- changed sessions, replan / re-solve: "
-                + (f"{ratio:.2f}" if ratio is not None else "— (re-solve changed nothing)")
-            )
+            found = json.loads(proc.stdout.strip().splitlines()[-1])
+            first = found[0]
+            lines = [
+                f"Replan (kuzbass, one baseline of {first['baseline_sessions']} sessions,"
+                f" {first['baseline_after_freeze']} of them from the freeze 2022-05-01 on; each row: that consultant"
+                " unavailable from 2022-06-01; replan limit 5 s; «changed» = sessions from the freeze on"
+                " that differ from the baseline's (moved, cancelled or added)):",
+                "",
+                "| consultant | their sessions from June | replan s | replan changed | replan coverage |"
+                " violations | re-solve s | re-solve changed | re-solve coverage | changed, replan / re-solve |",
+                "|---|---|---|---|---|---|---|---|---|---|",
+            ]
+            for r in found:
+                ratio = r["replan_changed"] / r["scratch_changed"] if r["scratch_changed"] else None
+                lines.append(
+                    f"| {r['consultant']} | {r['consultant_sessions_from_june']} | {r['replan_seconds']}"
+                    f" | {r['replan_changed']} | {_fmt(r['replan_coverage'], 'pct')} | {r['replan_violations']}"
+                    f" | {r['scratch_seconds']} | {r['scratch_changed']} | {_fmt(r['scratch_coverage'], 'pct')}"
+                    f" | {f'{ratio:.2f}' if ratio is not None else '—'} |")
+            total_r = sum(r["replan_changed"] for r in found)
+            total_s = sum(r["scratch_changed"] for r in found)
+            lines.append("")
+            lines.append(f"All rows: replan changed {total_r}, re-solve changed {total_s}"
+                         + (f", ratio {total_r / total_s:.2f}" if total_s else ""))
+            replan_text = "\n".join(lines)
         else:
             print(proc.stderr[-2000:], file=sys.stderr)
     cli_text = ""
