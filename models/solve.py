@@ -121,11 +121,15 @@ def solve_consultations(
         candidate, cand_cov = cm.values_from_groups(greedy_groups(instance))
         hint_source = "greedy"
     upper = cm.coverage_upper_bound()
+    # Phase 2's terms (built now: the replan repair below minimises them too).
+    terms = cm.soft_terms()
     changes = cm.change_terms()  # replanning only: sessions/schools changed vs the baseline
+    terms.update(changes)
+    objective = sum(weight * expr for expr, weight in terms.values())
     if hint_plan is not None and candidate is not None and not (cand_cov >= upper and _feasible(cm, candidate, opts)):
         # The baseline no longer fits (that is why we replan): repair it first, keeping its
         # sessions where they still may be, so that what follows starts from few changes.
-        repaired = _repair(cm, candidate, coverage, changes, opts)
+        repaired = _repair(cm, candidate, coverage, objective, opts)
         if repaired is not None:
             candidate, cand_cov = repaired
             hint_source = "repaired baseline"
@@ -170,9 +174,6 @@ def solve_consultations(
     # Phase 2: coverage fixed at its optimum, then the weighted soft terms.
     model.add(coverage >= best1)
     _pin_full_classes(cm, hint)
-    terms = cm.soft_terms()
-    terms.update(changes)
-    objective = sum(weight * expr for expr, weight in terms.values())
     model.minimize(objective)
     elapsed = time.monotonic() - t0
     budget = max(1.0, opts.time_limit - elapsed - min(opts.dates_limit, 0.15 * opts.time_limit))
@@ -288,15 +289,18 @@ def _relaxed_start(cm: ConsultationModel, best1: int, budget: float, opts: Solve
     return rel.bound, (solver.objective_value, {v.index: solver.value(v) for v in _all_vars(cm)})
 
 
-def _repair(cm: ConsultationModel, baseline: dict[int, int], coverage, changes: dict,
+def _repair(cm: ConsultationModel, baseline: dict[int, int], coverage, objective,
             opts: SolveOptions) -> tuple[dict[int, int], int] | None:
     """Replanning, a local repair of the baseline: what the change touched is re-planned,
     the rest is held. Held: every school the change did not touch keeps its attendances and
     visits exactly, and every baseline session that still may be held stays (counts at
     least the baseline's). Touched: schools that lost an attendance or a visit (a session
     gone, a month closed) or have a need the baseline does not meet (new risks, a new
-    school). Objective: coverage, then the fewest changes. A small search; None if it finds
-    nothing (e.g. a lowered capacity under a held session): phase 1 then starts afresh."""
+    school). Two small searches: the most coverage, then (coverage kept, a constraint that
+    stays: phase 2 requires at least as much) phase 2's own objective — changes, travel,
+    sessions, … — so that the repair is a sensible plan even when phase 2 has no time
+    left. None if nothing is found (e.g. a lowered capacity under a held session): phase 1
+    then starts afresh."""
     opt, model = cm.opt, cm.model
     touched: set[str] = set()
     for (s, t, m) in opt.baseline_attend or ():
@@ -326,22 +330,29 @@ def _repair(cm: ConsultationModel, baseline: dict[int, int], coverage, changes: 
             ranges[var.index] = (min(base, hi), hi)
     if not all(allows(model, i, lo) for i, (lo, _hi) in ranges.items()):
         return None
-    # Coverage strictly first (scale > any change total); below it, the fewest changes.
-    weights = sum(w for _e, w in changes.values())
-    scale = 1 + weights * (sum(domain_max(model, v.index) for v in cm.count.values())
-                           + sum((opt.baseline_counts or {}).values()) + len(cm.attend) + len(cm.verify)
-                           + len(opt.baseline_attend or ()) + len(opt.baseline_verify or ()))
-    model.maximize(scale * coverage - sum(w * e for e, w in changes.values()))
-    for var in _all_vars(cm):
-        model.add_hint(var, baseline.get(var.index, 0))
-    solver = _solver(min(2.0, 0.3 * opts.time_limit), opts)
+    limit = min(2.0, 0.3 * opts.time_limit)
+    hint, best = baseline, -1
     with narrowed_domains(model, ranges):
-        status = solver.solve(model)
+        for step in ("coverage", "objective"):
+            if step == "coverage":
+                model.maximize(coverage)
+            else:
+                model.add(coverage >= best)
+                model.minimize(objective)
+            model.clear_hints()
+            for var in _all_vars(cm):
+                model.add_hint(var, hint.get(var.index, 0))
+            solver = _solver(limit / 2, opts)
+            status = solver.solve(model)
+            if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                break
+            hint = {v.index: solver.value(v) for v in _all_vars(cm)}
+            best = round(solver.value(coverage))
     model.clear_hints()
     model.clear_objective()
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+    if hint is baseline:
         return None
-    return {v.index: solver.value(v) for v in _all_vars(cm)}, round(solver.value(coverage))
+    return hint, best
 
 
 def _pin_full_classes(cm: ConsultationModel, values: dict[int, int]) -> None:
