@@ -36,7 +36,7 @@ LARGE = 20_000  # relaxation variables from which fewer workers are used (memory
 class RelaxationResult:
     status: str
     objective: float | None
-    bound: float | None
+    bound: int | None  # a valid lower bound on phase 2's objective
     seconds: float
     variables: int
     attend: set[tuple[str, str]] = field(default_factory=set)  # (school, topic)
@@ -159,13 +159,14 @@ def month_free_relaxation(cm: ConsultationModel, coverage_at_least: int, limit: 
     status = solver.solve(m)
     seconds = round(time.monotonic() - t0, 2)
     name = solver.status_name(status)
+    # The objective is integral, so the bound rounds up (and is an int: a model constraint).
+    bound = math.ceil(solver.best_objective_bound - 1e-6) if status != cp_model.INFEASIBLE else None
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        bound = solver.best_objective_bound if status != cp_model.INFEASIBLE else None
         return RelaxationResult(name, None, bound, seconds, len(m.proto.variables))
     if status == cp_model.OPTIMAL and solver.objective_value > solver.best_objective_bound + 1e-6:
         name = "FEASIBLE"  # stopped by the gap limit
     return RelaxationResult(
-        name, solver.objective_value, math.ceil(solver.best_objective_bound - 1e-6), seconds,
+        name, solver.objective_value, bound, seconds,
         len(m.proto.variables),
         attend={key for key, var in a.items() if solver.value(var)},
         verify={key for key, var in v.items() if solver.value(var)},
