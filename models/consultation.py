@@ -28,6 +28,7 @@ from datetime import date
 from ortools.sat.python import cp_model
 
 from models.calendar_days import Month, month_of
+from models.cp_domains import domain_max
 from models.domain import Instance, Plan, Stage
 from models.index import Index
 
@@ -424,7 +425,7 @@ class ConsultationModel:
                 if var is not None:
                     values[var.index] = 1
         for key, var in self.count.items():
-            values[var.index] = min(counts.get(key, 0), list(self.model.proto.variables[var.index].domain)[-1])
+            values[var.index] = min(counts.get(key, 0), domain_max(self.model, var.index))
         w = self.coverage_weights()
         coverage = 0
         for (s, r), var in self.covered.items():

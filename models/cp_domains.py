@@ -1,4 +1,5 @@
-"""Narrow or fix some CP-SAT variables for one solve, without copying the model.
+"""Small CP-SAT helpers: narrow or fix some variables for one solve without copying the
+model, and name a stopped solve's status honestly.
 
 `model.clone()` of a 1,000-school model costs hundreds of MB; narrowing the domains of the
 variables in place and restoring them afterwards costs nothing.
@@ -19,7 +20,17 @@ def allows(model: cp_model.CpModel, index: int, value: int) -> bool:
 
 
 def domain_max(model: cp_model.CpModel, index: int) -> int:
+    # list(): the repeated field's own [-1] reads 0 in this OR-Tools version
     return list(model.proto.variables[index].domain)[-1]
+
+
+def status_name(solver: cp_model.CpSolver, status) -> str:
+    """CP-SAT's status name, except that a search stopped by `relative_gap_limit` (reported
+    OPTIMAL with the objective still above the bound) is FEASIBLE: proven within the gap,
+    not optimal."""
+    if status == cp_model.OPTIMAL and solver.objective_value > solver.best_objective_bound + 1e-6:
+        return "FEASIBLE"
+    return solver.status_name(status)
 
 
 @contextmanager

@@ -25,9 +25,8 @@ from dataclasses import dataclass, field
 from ortools.sat.python import cp_model
 
 from models.consultation import ConsultationModel
-from models.cp_domains import fixed_domains
+from models.cp_domains import domain_max, fixed_domains, status_name
 from models.domain import Stage
-
 
 LARGE = 20_000  # relaxation variables from which fewer workers are used (memory)
 
@@ -53,13 +52,11 @@ def month_free_relaxation(cm: ConsultationModel, coverage_at_least: int, limit: 
     inst, ix = cm.inst, cm.ix
     w = inst.settings.weights
     m = cp_model.CpModel()
-    a = {(s, t): None for (s, t, _m) in cm.attend}
-    a = {key: m.new_bool_var(f"a[{key}]") for key in a}
-    v = {(s, t, c): None for (s, t, c, _m) in cm.verify}
-    v = {key: m.new_bool_var(f"v[{key}]") for key in v}
+    a = {key: m.new_bool_var(f"a[{key}]") for key in dict.fromkeys((s, t) for (s, t, _m) in cm.attend)}
+    v = {key: m.new_bool_var(f"v[{key}]") for key in dict.fromkeys((s, t, c) for (s, t, c, _m) in cm.verify)}
     upper: dict[tuple[str, str, str | None], int] = defaultdict(int)
     for (t, c, _m, mun), var in cm.count.items():
-        upper[t, c, mun] += list(cm.model.proto.variables[var.index].domain)[-1]
+        upper[t, c, mun] += domain_max(cm.model, var.index)
     n = {key: m.new_int_var(0, ub, f"n[{key}]") for key, ub in upper.items()}
 
     # Session capacity (one municipality per onsite group), summed over months.
@@ -99,8 +96,10 @@ def month_free_relaxation(cm: ConsultationModel, coverage_at_least: int, limit: 
 
     # A school: one verification visit; prerequisites and verification taken (order dropped).
     visits_of: dict[str, list] = defaultdict(list)
+    visits_of_topic: dict[tuple[str, str], list] = defaultdict(list)
     for (s, t, c), var in v.items():
         visits_of[s].append(var)
+        visits_of_topic[s, t].append(var)
     for vars_ in visits_of.values():
         m.add_at_most_one(vars_)
     for (s, t), var in a.items():
@@ -108,7 +107,7 @@ def month_free_relaxation(cm: ConsultationModel, coverage_at_least: int, limit: 
         for req in inst.topics[t].requires:
             if inst.topics[req].stage == Stage.VERIFICATION:
                 if school.verified_on is None:
-                    m.add(var <= sum(x for (s2, t2, _c), x in v.items() if s2 == s and t2 == req))
+                    m.add(var <= sum(visits_of_topic.get((s, req), [])))
             else:
                 m.add(var <= a.get((s, req), 0))
         if school.verified_on is None and ix.needs_after_verification(inst.topics[t]):
@@ -158,13 +157,11 @@ def month_free_relaxation(cm: ConsultationModel, coverage_at_least: int, limit: 
     t0 = time.monotonic()
     status = solver.solve(m)
     seconds = round(time.monotonic() - t0, 2)
-    name = solver.status_name(status)
+    name = status_name(solver, status)
     # The objective is integral, so the bound rounds up (and is an int: a model constraint).
     bound = math.ceil(solver.best_objective_bound - 1e-6) if status != cp_model.INFEASIBLE else None
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return RelaxationResult(name, None, bound, seconds, len(m.proto.variables))
-    if status == cp_model.OPTIMAL and solver.objective_value > solver.best_objective_bound + 1e-6:
-        name = "FEASIBLE"  # stopped by the gap limit
     return RelaxationResult(
         name, solver.objective_value, bound, seconds,
         len(m.proto.variables),

@@ -7,14 +7,14 @@ elapsed) goes to the `progress` callable, in Russian.
 from __future__ import annotations
 
 import time
-from datetime import date
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 
 from ortools.sat.python import cp_model
 
 from models.consultation import ConsultationModel, ModelOptions, MonthSolution
-from models.cp_domains import allows, domain_max, fixed_domains, narrowed_domains
+from models.cp_domains import allows, domain_max, fixed_domains, narrowed_domains, status_name
 from models.dates import Pending, expand_groups, place_on_days
 from models.domain import Instance, Plan, Session
 from models.greedy import greedy_groups
@@ -175,14 +175,16 @@ def solve_consultations(
     model.add(coverage >= best1)
     _pin_full_classes(cm, hint)
     model.minimize(objective)
-    elapsed = time.monotonic() - t0
-    budget = max(1.0, opts.time_limit - elapsed - min(opts.dates_limit, 0.15 * opts.time_limit))
+
+    def time_left() -> float:
+        """Seconds of the time limit left for phase 2, the date phase's share kept back."""
+        return max(1.0, opts.time_limit - (time.monotonic() - t0) - min(opts.dates_limit, 0.15 * opts.time_limit))
 
     # Phase 2a/2b (plain solve only): the month-free relaxation proves a lower bound and
     # picks schools' topics; the full model then lays that choice out over the months.
     lower, start = None, None
     if model_options is None and opts.relaxation:
-        lower, start = _relaxed_start(cm, best1, budget, opts, say, report)
+        lower, start = _relaxed_start(cm, best1, time_left(), opts, say, report)
         if start is not None:
             hint, hint_source = start[1], "relaxation"
     model.clear_hints()
@@ -197,16 +199,12 @@ def solve_consultations(
     else:
         if lower is not None:
             model.add(objective >= lower)  # valid (the relaxation's bound); helps the search prove it
-        limit2 = max(1.0, opts.time_limit - (time.monotonic() - t0)
-                     - min(opts.dates_limit, 0.15 * opts.time_limit))
-        solver = _solver(limit2, opts)
+        solver = _solver(time_left(), opts)
         solver.parameters.relative_gap_limit = opts.relative_gap
         say("Фаза 2: поездки, ранний старт программ, равномерная нагрузка…")
         status2 = solver.solve(model, _Progress("фаза 2", opts.progress, t0))
         ok2 = status2 in (cp_model.OPTIMAL, cp_model.FEASIBLE)
-        name2 = solver.status_name(status2)
-        if status2 == cp_model.OPTIMAL and solver.objective_value > solver.best_objective_bound + 1e-6:
-            name2 = "FEASIBLE"  # stopped by the gap limit: proven within the gap, not optimal
+        name2 = status_name(solver, status2)
         bound2 = max(solver.best_objective_bound, lower or 0) if ok2 else None
         if ok2 and (start is None or solver.objective_value <= start[0]):
             p2 = PhaseResult("soft", name2, solver.objective_value, bound2, solver.wall_time,

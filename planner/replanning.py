@@ -17,12 +17,20 @@ from pathlib import Path
 from models.domain import VERIFICATION_NEED, Instance, Plan
 from models.replan import replan, sessions_changed
 from models.solve import SolveOptions
-from planner.pipeline import (DEFAULT_WORKERS, PlanInvalid, _report_invalid, checked, load, output_files,
-                              plan_summary, say, schedule_activities)
+from planner.pipeline import (
+    DEFAULT_WORKERS,
+    PlanInvalid,
+    _report_invalid,
+    checked,
+    load,
+    output_files,
+    plan_summary,
+    say,
+    schedule_activities,
+)
 from planner.plan_io import read_plan, write_bundle
 from planner.problems import InputError, Problem
 from planner.scenario import apply_scenario, read_scenario
-
 
 DEFAULT_REPLAN_TIME_LIMIT = 5.0  # a what-if in a meeting: seconds, not minutes
 
