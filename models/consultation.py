@@ -129,6 +129,15 @@ class ConsultationModel:
                                 continue
                             self.verify[s.id, topic.id, c, month] = m.new_bool_var(
                                 f"verify[{s.id},{topic.id},{c},{month}]")
+        # Replanning: history is fact. An attendance or visit before the freeze keeps its
+        # variable (fixed to 1 in _frozen_history) even when a scenario has since closed its
+        # month to the topic or the topic stopped being useful to the school.
+        for (s_id, t_id, month) in self.opt.frozen_attend:
+            if (s_id, t_id, month) not in self.attend and s_id in inst.schools and t_id in inst.topics:
+                self.attend[s_id, t_id, month] = m.new_bool_var(f"attend[{s_id},{t_id},{month}]")
+        for (s_id, t_id, c, month) in self.opt.frozen_verify:
+            if (s_id, t_id, c, month) not in self.verify and s_id in inst.schools and t_id in inst.topics:
+                self.verify[s_id, t_id, c, month] = m.new_bool_var(f"verify[{s_id},{t_id},{c},{month}]")
         # Session counts where some attendance could use them.
         demand: dict[tuple[str, Month, str | None], int] = defaultdict(int)
         for (s, t, month) in self.attend:
@@ -226,21 +235,25 @@ class ConsultationModel:
         for key, vars_ in groups.items():
             cap = inst.topics[key[0]].capacity
             total = sum(counts.get(key, []))
-            self.model.add(sum(vars_) <= cap * total)
             if frozen_n.get(key):
-                # Replanning: history sessions are full as they were; new schools need new sessions.
+                # Replanning: history sessions are full as they were (even above a capacity a
+                # scenario has lowered since); new schools need new sessions.
                 self.model.add(sum(new_in.get(key, [])) <= cap * (total - frozen_n[key]))
+            else:
+                self.model.add(sum(vars_) <= cap * total)
             if cap > 1 and len(vars_) > 1:
                 # Redundant, for a tight LP bound: any one school attending needs a session.
                 for var in vars_:
                     self.model.add(var <= total)
         vgroups: dict[tuple[str, str, Month, str], list] = defaultdict(list)
         for (s, t, c, month), var in self.verify.items():
-            vgroups[t, c, month, inst.schools[s].municipality].append(var)
+            if (s, t, c, month) not in self.opt.frozen_verify:  # history visits are fact
+                vgroups[t, c, month, inst.schools[s].municipality].append(var)
         for (t, c, month, mun), vars_ in vgroups.items():
             count = self.count.get((t, c, month, mun))
             cap = inst.topics[t].capacity
-            self.model.add(sum(vars_) <= (cap * count if count is not None else 0))
+            frozen = self.opt.frozen_counts.get((t, c, month, mun), 0)
+            self.model.add(sum(vars_) <= (cap * (count - frozen) if count is not None else 0))
 
     def _consultant_monthly_capacity(self) -> None:
         """Σ count[·,c,m,·] ≤ max_per_month(c); and the sessions fit the consultant's free days:
@@ -262,8 +275,12 @@ class ConsultationModel:
         cut = self.opt.free_from
         for (t, c, month, mun), n in self.opt.frozen_counts.items():
             frozen_minutes[c, month] += n * self.session_minutes(t, c, mun)
+        frozen_n: dict[tuple[str, Month], int] = defaultdict(int)
+        for (t, c, month, mun), n in self.opt.frozen_counts.items():
+            frozen_n[c, month] += n
         for (c, month), vars_ in per_cm.items():
-            self.model.add(sum(vars_) <= inst.consultants[c].max_per_month)
+            # History is fact: a limit lowered below it only stops new sessions.
+            self.model.add(sum(vars_) <= max(inst.consultants[c].max_per_month, frozen_n[c, month]))
             days = ix.free_days[c].get(month, ())
             if cut is not None:
                 days = tuple(d for d in days if d >= cut)
@@ -285,10 +302,14 @@ class ConsultationModel:
         per_c: dict[str, list] = defaultdict(list)
         for (t, c, month, mun), var in self.count.items():
             per_c[c].append(var)
+        frozen_n: dict[str, int] = defaultdict(int)
+        for (t, c, month, mun), n in self.opt.frozen_counts.items():
+            frozen_n[c] += n
         for c, vars_ in per_c.items():
             total = self.inst.consultants[c].max_total
             if total is not None:
-                self.model.add(sum(vars_) <= total)
+                # History is fact: a limit lowered below it only stops new sessions.
+                self.model.add(sum(vars_) <= max(total, frozen_n[c]))
 
     def _school_monthly_limit(self) -> None:
         """Σ_t attend[s,t,m] + Σ verify[s,·,·,m] ≤ min(school_max_sessions_per_month, open days in m)."""

@@ -90,6 +90,24 @@ def _sessions(instance: Instance, plan: Plan) -> Iterator[Session]:
             yield s
 
 
+def _freeze(plan: Plan) -> date | None:
+    """A replanned plan's freeze date (`meta.replan.freeze_before`), else None."""
+    r = plan.meta.get("replan") if isinstance(plan.meta, dict) else None
+    if isinstance(r, dict) and r.get("freeze_before"):
+        try:
+            return date.fromisoformat(str(r["freeze_before"]))
+        except ValueError:
+            return None
+    return None
+
+
+def _is_history(s: Session, freeze: date | None) -> bool:
+    """A session held before a replan's freeze date is fact: limits a scenario changed
+    afterwards (a topic's months, its capacity, a consultant's limits) apply from the
+    freeze on and do not make the past a violation. Every other rule still applies to it."""
+    return freeze is not None and s.start.date() < freeze
+
+
 def _hhmm(text: str) -> int:
     h, m = text.split(":")
     return int(h) * 60 + int(m)
@@ -147,9 +165,10 @@ def _consultant_available(instance: Instance, plan: Plan) -> Iterator[Violation]
 
 def _topic_in_its_months(instance: Instance, plan: Plan) -> Iterator[Violation]:
     """Hard: month(start) ∈ topic.months when the topic lists months."""
+    freeze = _freeze(plan)
     for s in _sessions(instance, plan):
         t = instance.topics[s.topic]
-        if t.months and month_of(s.start.date()) not in t.months:
+        if t.months and month_of(s.start.date()) not in t.months and not _is_history(s, freeze):
             yield Violation("topic_month", f"тема {t.id} не проводится в {month_of(s.start.date())}"
                                            f" (разрешено: {', '.join(t.months)})", s.id)
 
@@ -188,9 +207,10 @@ def _times_within_working_day(instance: Instance, plan: Plan) -> Iterator[Violat
 
 def _session_capacity(instance: Instance, plan: Plan) -> Iterator[Violation]:
     """Hard: |schools| ≤ topic.capacity."""
+    freeze = _freeze(plan)
     for s in _sessions(instance, plan):
         t = instance.topics[s.topic]
-        if len(s.schools) > t.capacity:
+        if len(s.schools) > t.capacity and not _is_history(s, freeze):
             yield Violation("session_capacity", f"школ {len(s.schools)}, а вместимость темы {t.capacity}", s.id)
 
 
@@ -214,17 +234,24 @@ def _format_and_municipality(instance: Instance, plan: Plan) -> Iterator[Violati
 
 
 def _consultant_monthly_and_total_limits(instance: Instance, plan: Plan) -> Iterator[Violation]:
-    """Hard: sessions per consultant per month ≤ max_per_month; in the horizon ≤ max_total."""
+    """Hard: sessions per consultant per month ≤ max_per_month; in the horizon ≤ max_total.
+
+    After a replan the history counts as it was: a limit lowered below it is broken only by
+    a session from the freeze on (count > max(limit, history count))."""
+    freeze = _freeze(plan)
     per_month = Counter((s.consultant, month_of(s.start.date())) for s in _sessions(instance, plan))
+    past_month = Counter((s.consultant, month_of(s.start.date())) for s in _sessions(instance, plan)
+                         if _is_history(s, freeze))
     for (cid, month), n in sorted(per_month.items()):
         c = instance.consultants[cid]
-        if n > c.max_per_month:
+        if n > max(c.max_per_month, past_month[cid, month]):
             yield Violation("consultant_month_limit", f"{c.name}: {n} консультаций в {month},"
                                                       f" предел {c.max_per_month}")
     total = Counter(s.consultant for s in _sessions(instance, plan))
+    past = Counter(s.consultant for s in _sessions(instance, plan) if _is_history(s, freeze))
     for cid, n in sorted(total.items()):
         c = instance.consultants[cid]
-        if c.max_total is not None and n > c.max_total:
+        if c.max_total is not None and n > max(c.max_total, past[cid]):
             yield Violation("consultant_total_limit", f"{c.name}: {n} консультаций за период, предел {c.max_total}")
 
 

@@ -215,8 +215,27 @@ def _report_invalid(violations: list[Violation]) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    from planner.scenario import apply_scenario, read_scenario
+
     plan = read_plan(Path(args.plan))
     instance = load(args.instance)
+    # A replanned plan is checked against the instance as its scenario changed it: given
+    # with --scenario, else the file the replan recorded in meta.scenario_path.
+    recorded = plan.meta.get("scenario_path") if isinstance(plan.meta, dict) else None
+    scenario_path = Path(args.scenario) if args.scenario else (Path(recorded) if recorded else None)
+    if scenario_path is not None:
+        if not args.scenario and not scenario_path.is_file():
+            raise InputError([Problem(Path(args.plan).name, "план построен по сценарию, но файла сценария нет;"
+                                      " укажите его: --scenario ФАЙЛ", column="meta.scenario_path",
+                                      value=str(recorded))])
+        scenario = read_scenario(scenario_path)
+        replan_meta = plan.meta.get("replan") if isinstance(plan.meta, dict) else None
+        if scenario.freeze_before is None and isinstance(replan_meta, dict) and replan_meta.get("freeze_before"):
+            from datetime import date
+
+            scenario.freeze_before = date.fromisoformat(str(replan_meta["freeze_before"]))
+        instance = apply_scenario(scenario, instance)
+        say(f"Экземпляр с изменениями сценария «{scenario.name}» ({scenario_path})")
     violations = validate(instance, plan)
     if not violations:
         print(f"План {args.plan} соблюдает все правила экземпляра «{instance.name}»:"
@@ -244,4 +263,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("validate", help="проверить план на все правила (без решателя)")
     p.add_argument("instance", help="папка экземпляра или книга .xlsx")
     p.add_argument("plan", help="файл plan.json")
+    p.add_argument("--scenario", help="сценарий .toml, по которому план перепланирован (по умолчанию тот,"
+                                      " что записан в плане при replan)")
     p.set_defaults(func=_cmd_validate)

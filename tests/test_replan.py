@@ -127,21 +127,16 @@ def content(s: Session) -> tuple:
 
 
 def phase2_lost(plan: Plan) -> bool:
-    """The known solve bug (see test_replan_keeps_the_coverage_it_proved): phase 2 found no
-    solution although phase 1 did, and the plan was read from an infeasible hint."""
+    """Phase 2 found no solution although phase 1 did (a bug once: the plan was then read
+    from an infeasible hint; see test_replan_keeps_the_coverage_it_proved)."""
     return any(p["name"] == "soft" and p["status"] not in ("OPTIMAL", "FEASIBLE") for p in plan.meta["phases"])
 
 
-def check_replan(base: Base, inst: Instance, plan: Plan, freeze: date, known_bug_ok: bool = False) -> None:
-    """Everything every replan must satisfy, whatever the scenario.
-
-    `known_bug_ok`: when the replan hit the known phase-2 bug (xfailed below), everything
-    but the validator is still checked. Once that bug is fixed this never applies.
-    """
+def check_replan(base: Base, inst: Instance, plan: Plan, freeze: date) -> None:
+    """Everything every replan must satisfy, whatever the scenario."""
     baseline = base.plan
-    if not (known_bug_ok and phase2_lost(plan)):
-        violations = validate(inst, plan)
-        assert violations == [], [v.render() for v in violations]
+    violations = validate(inst, plan)
+    assert violations == [], [v.render() for v in violations]
     # The baseline object is not modified by the replan.
     assert baseline.sessions == base.snapshot.sessions and baseline.cancelled == base.snapshot.cancelled
     # History: exactly the baseline's sessions before the freeze (id, time, consultant, schools, SEQUENCE),
@@ -389,32 +384,26 @@ def test_scenario_name_and_freeze_are_read(tmp_path):
 # --- history that a scenario contradicts -------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: topic_months dropping a month the topic was already held in"
-                                       " (before the freeze) loses that history in the month model"
-                                       " (ConsultationModel creates no attend variable for it), so schools"
-                                       " get the topic a second time, and validate flags the history"
-                                       " session's month (topic_twice, topic_month)")
 def test_topic_months_that_exclude_a_past_session(base, tmp_path):
     past_t1 = [s for s in base.plan.sessions if s.topic == "T1" and s.start.date() < FREEZE]
     assert past_t1
     later = [m for m in MONTHS if m > month_of(FREEZE)]
     sc = scenario(tmp_path, f'[[topic_months]]\ntopic = "T1"\nmonths = {json.dumps(later)}\n')
-    # Either the scenario is refused in Russian, naming the entry, or the replan is valid.
-    try:
-        inst = apply_scenario(sc, base.inst)
-    except InputError as exc:
-        assert any(p.column == "[[topic_months]] №1, поле months" for p in exc.problems)
-        return
+    # History is fact: the new months apply from the freeze on, the past T1 sessions stay,
+    # and their schools do not get T1 a second time.
+    inst = apply_scenario(sc, base.inst)
     plan = replan(inst, base.plan, FREEZE, OPTS, sc.name)
     check_replan(base, inst, plan, FREEZE)
+    assert all(month_of(s.start.date()) in later for s in plan.sessions if s.topic == "T1" and s.start.date() >= FREEZE)
+    had_t1 = {school for s in past_t1 for school in s.schools}
+    again = [s.id for s in plan.sessions if s.topic == "T1" and s.start.date() >= FREEZE and had_t1 & set(s.schools)]
+    assert again == []
+    # The same past session after the freeze date would break the rule.
+    moved = dataclasses.replace(plan, meta={**plan.meta, "replan": {**plan.meta["replan"],
+                                                                     "freeze_before": MONTHS[0] + "-01"}})
+    assert "topic_month" in {v.rule for v in validate(inst, moved)}
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a capacity lowered below what the history already used"
-                                       " (consultant_capacity under the consultant's past sessions, topic_capacity"
-                                       " under a past session's schools) makes the replan INFEASIBLE: every"
-                                       " later session is cancelled and validate flags the history;"
-                                       " `planner replan` exits 3 «Внутренняя ошибка» instead of a Russian"
-                                       " input error or a plan where the new limit applies from the freeze on")
 @pytest.mark.parametrize("kind", ["consultant_capacity", "topic_capacity"])
 def test_capacity_below_the_history(base, tmp_path, kind):
     past = [s for s in base.plan.sessions if s.start.date() < FREEZE]
@@ -427,14 +416,21 @@ def test_capacity_below_the_history(base, tmp_path, kind):
         t = next(s.topic for s in past if len(s.schools) > 1)
         body = f'[[topic_capacity]]\ntopic = "{t}"\ncapacity = 1\n'
     sc = scenario(tmp_path, body)
-    try:
-        inst = apply_scenario(sc, base.inst)
-    except InputError as exc:
-        assert any(p.column and p.column.startswith(f"[[{kind}]] №1") for p in exc.problems)
-        return
+    # History is fact: the new limit applies from the freeze on.
+    inst = apply_scenario(sc, base.inst)
     plan = replan(inst, base.plan, FREEZE, OPTS, sc.name)
     assert plan.status in ("OPTIMAL", "FEASIBLE")
     check_replan(base, inst, plan, FREEZE)
+    later = [s for s in plan.sessions if s.start.date() >= FREEZE]
+    if kind == "consultant_capacity":
+        assert [s.id for s in later if s.consultant == c] == []  # the limit is already used up
+    else:
+        assert all(len(s.schools) == 1 for s in later if s.topic == t)
+    # Without the freeze (the past counted as planned, not as held) the plan breaks the new limit.
+    rule = "consultant_total_limit" if kind == "consultant_capacity" else "session_capacity"
+    moved = dataclasses.replace(plan, meta={**plan.meta, "replan": {**plan.meta["replan"],
+                                                                     "freeze_before": MONTHS[0] + "-01"}})
+    assert rule in {v.rule for v in validate(inst, moved)}
 
 
 LOSSY = {
@@ -675,6 +671,17 @@ def scenarios(draw) -> tuple[date, str]:
     others = [s for s in ["S1", "S2", "S3", "S4", "S5"] if s not in changed]
     if draw(st.booleans()):
         parts.append(f'[[school_removed]]\nschool = "{draw(st.sampled_from(others))}"\n')
+    # Limits changed mid-year, possibly below what the history already used (history is fact).
+    if draw(st.booleans()):
+        months = draw(st.lists(st.sampled_from(MONTHS), min_size=1, max_size=3, unique=True))
+        parts.append(f'[[topic_months]]\ntopic = "{draw(st.sampled_from(["T1", "T2", "T3"]))}"\n'
+                     f'months = {json.dumps(sorted(months))}\n')
+    if draw(st.booleans()):
+        parts.append(f'[[consultant_capacity]]\nconsultant = "{draw(st.sampled_from(["C1", "C2"]))}"\n'
+                     f'max_per_month = {draw(st.integers(1, 4))}\nmax_total = {draw(st.integers(0, 8))}\n')
+    if draw(st.booleans()):
+        parts.append(f'[[topic_capacity]]\ntopic = "{draw(st.sampled_from(["T1", "T2", "T3"]))}"\n'
+                     f'capacity = {draw(st.integers(1, 2))}\n')
     return freeze, "\n".join(parts)
 
 
@@ -687,9 +694,9 @@ def test_random_scenarios_keep_history_ids_and_validity(base, case):
     sc = scenario(base.scratch, body, freeze=freeze, filename="random.toml")
     inst = apply_scenario(sc, base.inst)
     plan = replan(inst, base.plan, freeze, OPTS, sc.name)
-    # validate == [], history, ids, cancelled, SEQUENCE, meta. Where the replan hit the known
-    # phase-2 bug (strict xfail below), validity is that test's business; the rest holds anyway.
-    check_replan(base, inst, plan, freeze, known_bug_ok=True)
+    # validate == [], history, ids, cancelled, SEQUENCE, meta.
+    check_replan(base, inst, plan, freeze)
+    assert not phase2_lost(plan), plan.meta["phases"]
     # The scenario is respected.
     for c in inst.consultants.values():
         assert not [s for s in plan.sessions if s.consultant == c.id and any(s.start.date() in r for r in c.unavailable)]
@@ -800,3 +807,33 @@ def test_cli_replan_with_only_freeze_changes_nothing(base, tmp_path):
     md = (out / "changes.md").read_text(encoding="utf-8")
     assert md.startswith("# Изменения графика консультаций: перепланирование")
     assert "Изменений нет: опубликованный график остаётся в силе." in md
+
+
+def test_cli_limits_lowered_below_the_history_and_validate_with_the_scenario(base, tmp_path):
+    """A capacity lowered below what was already held applies from the freeze on; `planner
+    validate` checks a replanned plan against the instance its scenario made."""
+    past = [s for s in base.plan.sessions if s.start.date() < FREEZE]
+    t = next(s.topic for s in past if len(s.schools) > 1)
+    scen = tmp_path / "лимиты.toml"
+    scen.write_text(f'name = "Лимиты"\nfreeze_before = {FREEZE}\n\n[[topic_capacity]]\ntopic = "{t}"\ncapacity = 1\n',
+                    encoding="utf-8")
+    out = tmp_path / "лимиты"
+    r = run_cli("replan", str(base.folder), "--baseline", str(base.plan_path), "--scenario", str(scen),
+                "--out", str(out), "--time-limit", "5", "--workers", "2", "--no-documents", "--no-calendars")
+    assert r.returncode == 0, r.stdout + r.stderr
+    plan = read_plan(out / "plan.json")
+    assert [s for s in plan.sessions if s.start.date() < FREEZE] == past
+    assert all(len(s.schools) == 1 for s in plan.sessions if s.topic == t and s.start.date() >= FREEZE)
+    # The scenario recorded in the plan is applied by default: the replanned plan passes ...
+    r = run_cli("validate", str(base.folder), str(out / "plan.json"))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "Лимиты" in r.stderr
+    # ... and the baseline, checked against the same scenario without a freeze, does not.
+    r = run_cli("validate", str(base.folder), str(base.plan_path), "--scenario", str(scen))
+    assert r.returncode == 1
+    assert f"школ {max(len(s.schools) for s in past if s.topic == t)}, а вместимость темы 1" in r.stdout
+    # A recorded scenario file that has gone: a Russian message naming the plan's field, exit 2.
+    scen.unlink()
+    r = run_cli("validate", str(base.folder), str(out / "plan.json"))
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "meta.scenario_path" in r.stderr and "--scenario" in r.stderr
