@@ -131,6 +131,30 @@ class Instance:
             vacations=h.vacations,
         )
 
+    @cached_property
+    def school_labels(self) -> dict[str, str]:
+        """How people read a school in a list: its name, with the municipality added when
+        another school has the same name («МБОУ «СОШ № 1»» exists in many towns), and the
+        id added when even that is ambiguous."""
+        by_name: dict[str, list[str]] = {}
+        for sid, sch in self.schools.items():
+            by_name.setdefault(sch.name, []).append(sid)
+        labels: dict[str, str] = {}
+        for name, ids in by_name.items():
+            if len(ids) == 1:
+                labels[ids[0]] = name
+                continue
+            muns = [self.schools[sid].municipality for sid in ids]
+            for sid, mun in zip(ids, muns, strict=True):
+                m = self.municipalities.get(mun)
+                label = f"{name}, {m.name if m else mun}"
+                labels[sid] = label if muns.count(mun) == 1 else f"{label} ({sid})"
+        return labels
+
+    def school_label(self, school: str) -> str:
+        """`school_labels[school]`, or the id itself for a school the instance does not know."""
+        return self.school_labels.get(school, school)
+
     def distance_km(self, a: str, b: str) -> float:
         """Great-circle distance between two municipalities' centres, km."""
         return haversine_km(self.municipalities[a], self.municipalities[b])

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date
 
 from ortools.sat.python import cp_model
 
 from models.consultation import ConsultationModel, ModelOptions, MonthSolution
-from models.cp_domains import allows, domain_max, fixed_domains, narrowed_domains, status_name
+from models.cp_domains import domain_max, fixed_domains, narrowed_domains, status_name
 from models.dates import Pending, expand_groups, place_on_days
 from models.domain import Instance, Plan, Session
 from models.greedy import greedy_groups
@@ -326,11 +327,13 @@ def _repair(cm: ConsultationModel, baseline: dict[int, int], coverage, objective
         if base > 0:
             hi = domain_max(model, var.index)
             ranges[var.index] = (min(base, hi), hi)
-    if not all(allows(model, i, lo) for i, (lo, _hi) in ranges.items()):
-        return None
     limit = min(2.0, 0.3 * opts.time_limit)
     hint, best = baseline, -1
-    with narrowed_domains(model, ranges):
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(narrowed_domains(model, ranges))
+        except ValueError:  # a held value the changed model no longer allows
+            return None
         for step in ("coverage", "objective"):
             if step == "coverage":
                 model.maximize(coverage)
@@ -381,10 +384,11 @@ def _feasible(cm: ConsultationModel, values: dict[int, int], opts: SolveOptions)
     solver.parameters.max_time_in_seconds = 5.0
     solver.parameters.num_workers = 1
     fixed = {var.index: values.get(var.index, 0) for var in _all_vars(cm)}
-    if not all(allows(cm.model, i, v) for i, v in fixed.items()):
+    try:
+        with fixed_domains(cm.model, fixed):
+            return solver.solve(cm.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    except ValueError:  # a value outside its variable's domain (raised before any change)
         return False
-    with fixed_domains(cm.model, fixed):
-        return solver.solve(cm.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
 
 
 def _all_vars(cm: ConsultationModel) -> list[cp_model.IntVar]:

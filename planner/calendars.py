@@ -350,7 +350,8 @@ def session_description(instance: Instance, session: Session, *, cancelled: bool
         sch = instance.schools.get(school)
         where = f" ({_municipality_name(instance, sch.municipality)})" if sch else ""
         risks = f": {', '.join(per_school[school])}" if per_school[school] else ""
-        lines.append(f"— {_school_name(instance, school)}{where}{risks}")
+        name = sch.name if sch else school  # the municipality follows anyway
+        lines.append(f"— {name}{where}{risks}")
     risks = sorted({r for codes in per_school.values() for r in codes})
     if risks:
         lines.append("Риски, с которыми работает консультация:")
@@ -416,8 +417,7 @@ def _parties_of_kind(instance: Instance, kind: str) -> list[str]:
 
 
 def _school_name(instance: Instance, school: str) -> str:
-    sch = instance.schools.get(school)
-    return sch.name if sch else school
+    return instance.school_label(school)
 
 
 def _municipality_name(instance: Instance, municipality: str) -> str:

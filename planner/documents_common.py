@@ -159,8 +159,8 @@ def responsible(instance: Instance, consultant_id: str) -> str:
 
 
 def school_name(instance: Instance, school_id: str) -> str:
-    s = instance.schools.get(school_id)
-    return s.name if s else school_id
+    """The school as a list shows it (municipality added when the name is not unique)."""
+    return instance.school_label(school_id)
 
 
 def municipality_name(instance: Instance, municipality_id: str | None) -> str:

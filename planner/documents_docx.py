@@ -46,6 +46,8 @@ FONT = "Times New Roman"
 TEXT_PT = 14
 TABLE_PT = 12
 TABLE_STYLE = "Текст таблицы"
+TABLE_STYLE_ID = "PlannerTableText"
+"""The style id of TABLE_STYLE (ASCII, set explicitly so that paragraphs can refer to it directly)."""
 
 GRAPH_HEADER = ("Тема консультации", "Дата и время проведения", "Ответственный")
 GRAPH_WIDTHS_CM = (7.5, 3.6, 5.4)
@@ -210,6 +212,7 @@ def _page_and_styles(doc: DocxDocument) -> None:
     normal.paragraph_format.space_after = Pt(0)
     normal.paragraph_format.line_spacing = 1.0
     table_style = doc.styles.add_style(TABLE_STYLE, WD_STYLE_TYPE.PARAGRAPH)
+    table_style.style_id = TABLE_STYLE_ID
     table_style.base_style = normal
     _set_font(table_style, TABLE_PT)
 
@@ -282,7 +285,9 @@ def _cell_lines(
     first = cell.paragraphs[0]
     for i, line in enumerate(lines):
         p = first if i == 0 else cell.add_paragraph()
-        p.style = TABLE_STYLE
+        # The style by id on the XML: `p.style = name` looks the style up among all of
+        # them for every paragraph (python-docx), which made this document take ~2 s.
+        p._p.style = TABLE_STYLE_ID
         p.alignment = align
         run = p.add_run(line)
         run.bold = bold

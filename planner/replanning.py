@@ -65,18 +65,54 @@ def change_report(instance: Instance, baseline: Plan, plan: Plan) -> str:
     def cname(c: str | None) -> str:
         return instance.consultants[c].name if c in instance.consultants else str(c)
 
-    def sname(s: str) -> str:
-        return instance.schools[s].name if s in instance.schools else s
+    def names(schools: list[str]) -> str:
+        return ", ".join(instance.school_label(s) for s in schools)
 
     def line(ch: dict) -> str:
+        """The change as the consultant and the municipality read it: the whole session."""
         if ch["kind"] == "moved":
-            extra = ""
-            if set(ch["old_schools"]) != set(ch["schools"]):
-                extra = f"; школы: {', '.join(map(sname, ch['schools']))} (было: {', '.join(map(sname, ch['old_schools']))})"
-            return f"перенесено: {topic(ch['topic'])}, {_dt(ch['old_start'])} → {_dt(ch['new_start'])}{extra}"
+            parts = []
+            if ch["old_start"] != ch["new_start"]:
+                parts.append(f"перенесено: {topic(ch['topic'])}, {_dt(ch['old_start'])} → {_dt(ch['new_start'])}")
+            else:
+                parts.append(f"изменён состав: {topic(ch['topic'])}, {_dt(ch['new_start'])}")
+            if ch.get("old_consultant") and ch["old_consultant"] != ch["consultant"]:
+                parts.append(f"ведёт {cname(ch['consultant'])} вместо {cname(ch['old_consultant'])}")
+            joined = [s for s in ch["schools"] if s not in set(ch["old_schools"])]
+            left = [s for s in ch["old_schools"] if s not in set(ch["schools"])]
+            if joined:
+                parts.append(f"добавлены школы: {names(joined)}")
+            if left:
+                parts.append(f"сняты школы: {names(left)}")
+            return "; ".join(parts)
         if ch["kind"] == "cancelled":
-            return f"отменено: {topic(ch['topic'])}, {_dt(ch['old_start'])} ({', '.join(map(sname, ch['old_schools']))})"
-        return f"добавлено: {topic(ch['topic'])}, {_dt(ch['new_start'])} ({', '.join(map(sname, ch['schools']))})"
+            return f"отменено: {topic(ch['topic'])}, {_dt(ch['old_start'])} (школ: {len(ch['old_schools'])})"
+        return f"добавлено: {topic(ch['topic'])}, {_dt(ch['new_start'])} ({names(ch['schools'])})"
+
+    def for_school(ch: dict, school: str) -> str:
+        """The same change as one school reads it."""
+        who = cname(ch["consultant"])
+        if ch["kind"] == "cancelled":
+            return f"отменено: {topic(ch['topic'])}, {_dt(ch['old_start'])} ({cname(ch['consultant'])})"
+        if ch["kind"] == "added":
+            return f"добавлено: {topic(ch['topic'])}, {_dt(ch['new_start'])} ({who})"
+        if school not in ch["old_schools"]:
+            return f"школа включена: {topic(ch['topic'])}, {_dt(ch['new_start'])} ({who})"
+        if school not in ch["schools"]:
+            return f"школа снята: {topic(ch['topic'])}, {_dt(ch['old_start'])}"
+        if ch["old_start"] != ch["new_start"]:
+            text = f"перенесено: {topic(ch['topic'])}, {_dt(ch['old_start'])} → {_dt(ch['new_start'])}"
+        else:
+            text = f"сменился консультант: {topic(ch['topic'])}, {_dt(ch['new_start'])}"
+        if ch.get("old_consultant") and ch["old_consultant"] != ch["consultant"]:
+            text += f"; ведёт {who} вместо {cname(ch['old_consultant'])}"
+        return text
+
+    def matters_to(ch: dict, school: str) -> bool:
+        """A school is told of a change that concerns it: not of a new school joining its session."""
+        if ch["kind"] != "moved" or school not in ch["old_schools"] or school not in ch["schools"]:
+            return True
+        return ch["old_start"] != ch["new_start"] or ch.get("old_consultant") not in (None, ch["consultant"])
 
     by_consultant: dict[str, list[str]] = defaultdict(list)
     by_school: dict[str, list[str]] = defaultdict(list)
@@ -87,10 +123,14 @@ def change_report(instance: Instance, baseline: Plan, plan: Plan) -> str:
         if ch.get("old_consultant") and ch["old_consultant"] != ch["consultant"]:
             by_consultant[ch["old_consultant"]].append(text)
         for s in sorted(set(ch["schools"]) | set(ch["old_schools"])):
-            by_school[s].append(text)
+            if not matters_to(ch, s):
+                continue
+            mine = for_school(ch, s)
+            by_school[s].append(mine)
             if s in instance.schools:
-                by_mun[instance.schools[s].municipality].append(f"{sname(s)}: {text}")
-    for heading, groups, name in (("По консультантам", by_consultant, cname), ("По школам", by_school, sname),
+                by_mun[instance.schools[s].municipality].append(f"{instance.school_label(s)}: {mine}")
+    for heading, groups, name in (("По консультантам", by_consultant, cname),
+                                  ("По школам", by_school, instance.school_label),
                                   ("По муниципалитетам", by_mun,
                                    lambda m: instance.municipalities[m].name if m in instance.municipalities else m)):
         if not groups:
@@ -108,7 +148,7 @@ def change_report(instance: Instance, baseline: Plan, plan: Plan) -> str:
         for u in new_unmet:
             risk = "верификация" if u.risk == VERIFICATION_NEED else f"{u.risk} {instance.risks[u.risk].title}" \
                 if u.risk in instance.risks else u.risk
-            lines.append(f"- {sname(u.school)} — {risk}: {u.reason}")
+            lines.append(f"- {instance.school_label(u.school)} — {risk}: {u.reason}")
     else:
         lines.append("Новых непокрытых потребностей нет.")
     if fixed:

@@ -767,12 +767,18 @@ def test_cli_solve_replan_compare(base, tmp_path):
     new = {s.id: s for s in plan.sessions}
     for c in plan.cancelled:
         assert c.sequence == old[c.id].sequence + 1
-        assert f"отменено: {c.topic} «Тема {c.topic}», {c.start:%d.%m.%Y %H:%M}" in md
+        assert f"отменено: {c.topic} «Тема {c.topic}», {c.start:%d.%m.%Y %H:%M} (школ: {len(c.schools)})" in md
     for sid, s in new.items():
         if sid in old and content(s) != content(old[sid]):
             assert s.sequence == old[sid].sequence + 1
-            assert f"перенесено: {s.topic} «Тема {s.topic}», {old[sid].start:%d.%m.%Y %H:%M} →" \
-                   f" {s.start:%d.%m.%Y %H:%M}" in md
+            if s.start != old[sid].start:
+                assert f"перенесено: {s.topic} «Тема {s.topic}», {old[sid].start:%d.%m.%Y %H:%M} →" \
+                       f" {s.start:%d.%m.%Y %H:%M}" in md
+            else:
+                assert f"изменён состав: {s.topic} «Тема {s.topic}», {s.start:%d.%m.%Y %H:%M}" in md
+            for school in set(s.schools) - set(old[sid].schools):
+                assert f"школа включена: {s.topic} «Тема {s.topic}», {s.start:%d.%m.%Y %H:%M}" in md
+                assert f"добавлены школы: " in md and inst.school_label(school) in md
     for sid in (set(new) - set(old)):
         assert f"добавлено: {new[sid].topic} «Тема {new[sid].topic}», {new[sid].start:%d.%m.%Y %H:%M}" in md
     assert "Консультант " + victim in md  # the consultant's group heading
@@ -837,3 +843,35 @@ def test_cli_limits_lowered_below_the_history_and_validate_with_the_scenario(bas
     r = run_cli("validate", str(base.folder), str(out / "plan.json"))
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "meta.scenario_path" in r.stderr and "--scenario" in r.stderr
+
+
+def test_change_report_reads_from_each_side_and_tells_same_named_schools_apart(base):
+    # S1 and S2 (both M1) and S3 (M2) share a name: M2's school gets its municipality, the
+    # two of M1 get the municipality and their ids.
+    schools = {sid: dataclasses.replace(s, name="МБОУ «СОШ № 1»") if sid in ("S1", "S2", "S3") else s
+               for sid, s in base.inst.schools.items()}
+    inst = dataclasses.replace(base.inst, schools=schools)
+    m1, m2 = inst.municipalities["M1"].name, inst.municipalities["M2"].name
+    assert inst.school_label("S1") == f"МБОУ «СОШ № 1», {m1} (S1)"
+    assert inst.school_label("S3") == f"МБОУ «СОШ № 1», {m2}"
+    assert inst.school_label("S4") == base.inst.schools["S4"].name
+    assert inst.school_label("S99") == "S99"
+    change = {"session": "x1", "topic": "T1", "consultant": "C2", "old_consultant": "C1",
+              "old_start": "2022-05-10T10:00:00+07:00", "new_start": "2022-05-10T10:00:00+07:00",
+              "old_schools": ["S1", "S2"], "schools": ["S1", "S3"], "municipality": None, "kind": "moved"}
+    plan = dataclasses.replace(base.plan, meta={"replan": {"scenario": "тест", "moved": 1}, "changes": [change]})
+    md = change_report(inst, base.plan, plan)
+    c1, c2 = inst.consultants["C1"].name, inst.consultants["C2"].name
+    whole = (f"изменён состав: T1 «Тема T1», 10.05.2022 10:00; ведёт {c2} вместо {c1};"
+             f" добавлены школы: МБОУ «СОШ № 1», {m2}; сняты школы: МБОУ «СОШ № 1», {m1} (S2)")
+    # Both consultants read the whole change; each school reads its own side of it.
+    assert md.count(whole) == 2
+    assert f"- **МБОУ «СОШ № 1», {m2}**\n  - школа включена: T1 «Тема T1», 10.05.2022 10:00 ({c2})" in md
+    assert f"- **МБОУ «СОШ № 1», {m1} (S2)**\n  - школа снята: T1 «Тема T1», 10.05.2022 10:00" in md
+    assert (f"- **МБОУ «СОШ № 1», {m1} (S1)**\n  - сменился консультант: T1 «Тема T1», 10.05.2022 10:00;"
+            f" ведёт {c2} вместо {c1}") in md
+    # A school that stays in a session whose only change is another school joining is not told.
+    change2 = {**change, "consultant": "C1", "schools": ["S1", "S2", "S3"]}
+    md2 = change_report(inst, base.plan, dataclasses.replace(plan, meta={**plan.meta, "changes": [change2]}))
+    assert "(S1)**" not in md2 and "(S2)**" not in md2
+    assert f"- **МБОУ «СОШ № 1», {m2}**\n  - школа включена" in md2
