@@ -122,6 +122,33 @@ def run_replan(time_limit: float, workers: int) -> list[dict]:
     return rows
 
 
+def _replan_command(solved: Path) -> str:
+    """The whole `planner replan` command (default limit, all files written) on the plan the
+    solve command just wrote: its consultant with the most sessions from June unavailable
+    from June, freeze 2022-05-01."""
+    from collections import Counter
+
+    from planner.plan_io import read_plan
+
+    base = read_plan(solved / "plan.json")
+    later = Counter(s.consultant for s in base.sessions if s.start.date().isoformat() >= "2022-06-01")
+    if not later:
+        return "- replan command: the plan has no sessions from June"
+    cid = later.most_common(1)[0][0]
+    scenario = solved / "dropout.toml"
+    scenario.write_text(f'name = "{cid} недоступен с июня"\nfreeze_before = 2022-05-01\n\n'
+                        f'[[consultant_unavailable]]\nconsultant = "{cid}"\nfrom = 2022-06-01\nto = 2022-12-31\n',
+                        encoding="utf-8")
+    t0 = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "planner.cli", "replan", str(KUZBASS), "--baseline",
+                           str(solved / "plan.json"), "--scenario", str(scenario), "--out", str(solved / "replan")],
+                          capture_output=True, text=True, cwd=ROOT, stdin=subprocess.DEVNULL)
+    wall = time.monotonic() - t0
+    changes = next((line.strip() for line in proc.stdout.splitlines() if "Изменения против" in line), "")
+    return (f"Whole command `planner replan` ({cid} unavailable from June, default limit, all files written):"
+            f" {wall:.1f} s wall, exit {proc.returncode}\n- {changes}")
+
+
 def run_one(case: str, method: str, time_limit: float, workers: int) -> dict:
     from models.consultation import ModelOptions
     from models.greedy import greedy_plan
@@ -290,9 +317,11 @@ def main(argv: list[str] | None = None) -> int:
             proc = subprocess.run([sys.executable, "-m", "planner.cli", "solve", str(KUZBASS), "--out", tmp],
                                   capture_output=True, text=True, cwd=ROOT, stdin=subprocess.DEVNULL)
             wall = time.monotonic() - t0
-        summary = next((line for line in proc.stdout.splitlines() if line.startswith("План ")), "")
-        cli_text = (f"Whole command `planner solve instances/kuzbass-2022` (all files written): {wall:.1f} s wall,"
-                    f" exit {proc.returncode}\n- {summary}")
+            summary = next((line for line in proc.stdout.splitlines() if line.startswith("План ")), "")
+            cli_text = (f"Whole command `planner solve instances/kuzbass-2022` (all files written): {wall:.1f} s"
+                        f" wall, exit {proc.returncode}\n- {summary}")
+            if proc.returncode == 0:
+                cli_text += "\n" + _replan_command(Path(tmp))
     text = "\n".join([
         f"Benchmark, {time.strftime('%Y-%m-%d %H:%M')}, workers={args.workers}",
         "",
