@@ -532,7 +532,9 @@ class ConsultationModel:
         changed_sessions = []
         keys = set(opt.baseline_counts) | set(self.count)
         for key in sorted(keys, key=str):
-            base = opt.baseline_counts.get(key, 0)
+            # A count holds the frozen history of its month too (a mid-month freeze): compare
+            # like with like, else keeping a later session would look like a change.
+            base = opt.baseline_counts.get(key, 0) + opt.frozen_counts.get(key, 0)
             var = self.count.get(key)
             if var is None:
                 if base:
@@ -545,10 +547,14 @@ class ConsultationModel:
         changed_schools = []
         base_att = opt.baseline_attend or set()
         for key, var in self.attend.items():
+            if key in opt.frozen_attend:  # history: fixed, never a change
+                continue
             changed_schools.append(1 - var if key in base_att else var)
         changed_schools.extend(1 for key in base_att if key not in self.attend)
         base_ver = opt.baseline_verify or set()
         for key, var in self.verify.items():
+            if key in opt.frozen_verify:
+                continue
             changed_schools.append(1 - var if key in base_ver else var)
         changed_schools.extend(1 for key in base_ver if key not in self.verify)
         return {

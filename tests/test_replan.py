@@ -875,3 +875,37 @@ def test_change_report_reads_from_each_side_and_tells_same_named_schools_apart(b
     md2 = change_report(inst, base.plan, dataclasses.replace(plan, meta={**plan.meta, "changes": [change2]}))
     assert "(S1)**" not in md2 and "(S2)**" not in md2
     assert f"- **МБОУ «СОШ № 1», {m2}**\n  - школа включена" in md2
+
+
+def test_the_baseline_itself_costs_no_change_at_any_freeze(base):
+    """changed_sessions and changed_schools are 0 for the unchanged baseline, also when the
+    freeze falls between two sessions of the same topic, consultant, month and place (the
+    month's count then holds history and future: once read as a change to cancel)."""
+    from ortools.sat.python import cp_model
+
+    from models.consultation import ConsultationModel, ModelOptions
+    from models.replan import _month_level
+
+    by_key: dict[tuple, list[date]] = {}
+    for s in base.plan.sessions:
+        by_key.setdefault((s.topic, s.consultant, month_of(s.start.date()), s.municipality), []).append(s.start.date())
+    split = sorted(max(days) for days in by_key.values() if len(set(days)) > 1)
+    assert split, "the baseline should have two sessions of one key in one month"
+    for freeze in [split[0], FREEZE, HORIZON_START]:
+        history = [s for s in base.plan.sessions if s.start.date() < freeze]
+        future = [s for s in base.plan.sessions if s.start.date() >= freeze]
+        fc, fa, fv = _month_level(base.inst, history)
+        bc, ba, bv = _month_level(base.inst, future)
+        cm = ConsultationModel(base.inst, ModelOptions(
+            frozen_counts=fc, frozen_attend=fa, frozen_verify=fv, first_free_month=month_of(freeze),
+            free_from=freeze, baseline_counts=bc, baseline_attend=ba, baseline_verify=bv))
+        terms = cm.change_terms()
+        values, _cov = cm.values_from_plan(base.plan)
+        for var in [*cm.attend.values(), *cm.verify.values(), *cm.count.values(), *cm.covered.values()]:
+            cm.model.add(var == values.get(var.index, 0))
+        cm.model.minimize(sum(expr for expr, _w in terms.values()))
+        solver = cp_model.CpSolver()
+        solver.parameters.num_workers = 1
+        assert solver.solve(cm.model) == cp_model.OPTIMAL, freeze
+        assert {name: solver.value(expr) for name, (expr, _w) in terms.items()} == \
+               {"changed_sessions": 0, "changed_schools": 0}, freeze
