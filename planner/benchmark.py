@@ -87,6 +87,7 @@ def run_replan(time_limit: float, workers: int) -> list[dict]:
     from models.replan import replan, sessions_changed
     from models.solve import SolveOptions, solve_consultations
     from models.validate import validate
+    from planner.replanning import DEFAULT_REPLAN_TIME_LIMIT, DEFAULT_REPLAN_WORKERS
 
     with tempfile.TemporaryDirectory() as tmp:
         instance, firsts = _load("kuzbass", Path(tmp))
@@ -103,7 +104,8 @@ def run_replan(time_limit: float, workers: int) -> list[dict]:
             cid: dataclasses.replace(c, unavailable=c.unavailable + (DateRange(away, instance.settings.horizon.end),)),
         })
         t0 = time.monotonic()
-        new = replan(changed, base, freeze, SolveOptions(time_limit=5.0, workers=workers), topic_first_day=firsts)
+        new = replan(changed, base, freeze, SolveOptions(time_limit=DEFAULT_REPLAN_TIME_LIMIT,
+                                                         workers=DEFAULT_REPLAN_WORKERS), topic_first_day=firsts)
         t_replan = time.monotonic() - t0
         t0 = time.monotonic()
         scratch, _ = solve_consultations(changed, SolveOptions(time_limit=time_limit, workers=workers),
@@ -285,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
             lines = [
                 f"Replan (kuzbass, one baseline of {first['baseline_sessions']} sessions,"
                 f" {first['baseline_after_freeze']} of them from the freeze 2022-05-01 on; each row: that consultant"
-                " unavailable from 2022-06-01; replan limit 5 s; «changed» = sessions from the freeze on"
+                " unavailable from 2022-06-01; replan with the command's defaults (5 s, 2 workers); «changed» = sessions from the freeze on"
                 " that differ from the baseline's (moved, cancelled or added)):",
                 "",
                 "| consultant | their sessions from June | replan s | replan changed | replan coverage |"
