@@ -155,6 +155,16 @@ class Instance:
         """`school_labels[school]`, or the id itself for a school the instance does not know."""
         return self.school_labels.get(school, school)
 
+    def nearest_visitors(self, school: str, topic: str) -> list[str]:
+        """Consultants who deliver `topic`, nearest to the school first (round trip, then id),
+        cut to `rules.visitor_candidates` when that is set: who may verify a school that has
+        no curator."""
+        sch = self.schools[school]
+        ranked = sorted((c for c in self.consultants.values() if topic in c.topics),
+                        key=lambda c: (self.round_trip_km(c.id, sch.municipality), c.id))
+        k = self.settings.rules.visitor_candidates
+        return [c.id for c in (ranked[:k] if k else ranked)]
+
     def distance_km(self, a: str, b: str) -> float:
         """Great-circle distance between two municipalities' centres, km."""
         return haversine_km(self.municipalities[a], self.municipalities[b])

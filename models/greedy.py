@@ -4,8 +4,10 @@ Schools in priority order (then by id); for each school, its verification visit 
 (by its curator), then each risk in turn: the first topic addressing it (prerequisites
 first) goes into the earliest month where the school still has a free slot and either
 a session of that topic already planned there has a seat (same municipality when
-onsite), or a consultant who delivers it still has room (the nearest one for onsite
-visits, the least loaded one for online sessions). Dates come from the same date
+onsite), or a consultant who delivers it still has room: the first such consultant in
+the list (by id), as the issue defines the hand method ("topics in order, consultant in
+order, fill schools first come"); a school without a curator likewise gets the first of
+its allowed visitors (`visitor_candidates`) with room. Dates come from the same date
 placement as the optimiser's, so both plans are checked by the same `validate`.
 
 Every hard rule of the month level is kept: topic months, consultant availability,
@@ -93,10 +95,7 @@ class _Greedy:
                           and self._consultant_has_room(topic, c, month, mun)]
             if not candidates:
                 continue
-            if mun is not None:
-                c = min(candidates, key=lambda c: (inst.round_trip_km(c, mun), self.total[c], c))
-            else:
-                c = min(candidates, key=lambda c: (self.total[c], c))
+            c = min(candidates)  # the hand method: the first consultant in the list with room
             self._open(topic, c, month, mun, school.id)
             self.school_month[school.id, month] += 1
             return pos

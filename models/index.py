@@ -94,7 +94,7 @@ class Index:
         """Who may give this school its verification visit on this topic."""
         if school.curator is not None:
             return [school.curator] if topic.id in self.inst.consultants[school.curator].topics else []
-        return list(self.deliverers[topic.id])
+        return self.inst.nearest_visitors(school.id, topic.id)
 
     def needs_verification(self, school: School) -> bool:
         return school.verified_on is None and not school.withdrawn

@@ -63,6 +63,13 @@ class RuleSettings:
         default=1,
         metadata=_doc("Каждый риск школы закрывается не меньше чем столькими посещёнными темами."),
     )
+    visitor_candidates: int = field(
+        default=5,
+        metadata=_doc(
+            "Школу без куратора верифицирует один из стольких ближайших к ней консультантов,"
+            " ведущих тему верификации (по расстоянию туда и обратно; 0 = любой из них)."
+        ),
+    )
     verification_first: bool = field(
         default=True,
         metadata=_doc(

@@ -372,9 +372,30 @@ def _prerequisites_strictly_earlier(instance: Instance, plan: Plan) -> Iterator[
                                                     f" а её школа {shown}", s.id, school)
 
 
+def _nearest(instance: Instance, school: str, topic: str) -> list[str]:
+    """The `visitor_candidates` nearest deliverers of the topic (round trip from their home
+    centre to the school's, then id); all of them when the setting is 0. Computed here from
+    the coordinates, not taken from the model."""
+    home = instance.schools[school].municipality
+    ranked = sorted((c for c in instance.consultants.values() if topic in c.topics),
+                    key=lambda c: (round(2 * _km(instance, c.municipality, home)), c.id))
+    k = instance.settings.rules.visitor_candidates
+    return [c.id for c in (ranked[:k] if k else ranked)]
+
+
+def _km(instance: Instance, a: str, b: str) -> float:
+    """Great-circle distance between two municipalities' centres (haversine), km."""
+    ma, mb = instance.municipalities[a], instance.municipalities[b]
+    p1, p2 = math.radians(ma.lat), math.radians(mb.lat)
+    dp, dl = p2 - p1, math.radians(mb.lon - ma.lon)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0 * math.asin(min(1.0, math.sqrt(h)))
+
+
 def _verification_by_curator_and_first(instance: Instance, plan: Plan) -> Iterator[Violation]:
-    """Hard: an unverified school's verification is given by its curator (when set), and comes
-    strictly before any `program` topic (before every other topic when verification_first)."""
+    """Hard: an unverified school's verification is given by its curator (when set), else by
+    one of the `visitor_candidates` nearest deliverers, and comes strictly before any
+    `program` topic (before every other topic when verification_first)."""
     first_all = instance.settings.rules.verification_first
     verify_day: dict[str, date] = {}
     for s in sorted(_sessions(instance, plan), key=lambda s: s.start):
@@ -388,6 +409,11 @@ def _verification_by_curator_and_first(instance: Instance, plan: Plan) -> Iterat
             if sch.curator is not None and s.consultant != sch.curator:
                 yield Violation("verification_curator", f"школу {school} верифицирует {s.consultant},"
                                                         f" а её куратор {sch.curator}", s.id, school)
+            elif sch.curator is None and s.consultant not in (near := _nearest(instance, school, s.topic)):
+                yield Violation("verification_curator", f"школу {school} без куратора верифицирует {s.consultant},"
+                                                        f" а не один из ближайших: {', '.join(near)}"
+                                                        f" (visitor_candidates = "
+                                                        f"{instance.settings.rules.visitor_candidates})", s.id, school)
     for s in _sessions(instance, plan):
         stage = instance.topics[s.topic].stage
         if stage == Stage.VERIFICATION or not (first_all or stage == Stage.PROGRAM):

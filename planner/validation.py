@@ -358,6 +358,8 @@ class _SettingsReader:
                        "число должно быть положительным")
         if r.min_topics_per_risk < 1:
             self.error("rules", "min_topics_per_risk", r.min_topics_per_risk, "число должно быть положительным")
+        if r.visitor_candidates < 0:
+            self.error("rules", "visitor_candidates", r.visitor_candidates, "число не может быть отрицательным")
         t = s.timing
         if t.day_end <= t.day_start:
             self.error("timing", "day_end", t.day_end, "конец рабочего дня раньше начала")

@@ -180,6 +180,28 @@ def instance_change(change: Callable[[Instance], Instance]) -> Mutation:
     return mutate
 
 
+def plan_and_instance(change: Callable[[dict[str, Session]], None],
+                      change_instance: Callable[[Instance], Instance]) -> Mutation:
+    def mutate(ss: dict[str, Session], instance: Instance) -> tuple[Instance, Plan]:
+        change(ss)
+        return change_instance(instance), make_plan(ss)
+    return mutate
+
+
+def _c3_visits_s2_without_curator(ss: dict[str, Session]) -> None:
+    """S2's visit (at M3) made by C3 instead, late enough for C3's road from M2."""
+    ss["a"] = moved(dataclasses.replace(ss["a"], consultant="C3"), "2022-03-10", "16:00")
+
+
+def _s2_without_curator(visitor_candidates: int) -> Callable[[Instance], Instance]:
+    """S2 has no curator; C3 lives in M2, ~300 km from S2's M3 (C1 in M1: 297 km, nearer)."""
+    def change(instance: Instance) -> Instance:
+        schools = {**instance.schools, "S2": dataclasses.replace(instance.schools["S2"], curator=None)}
+        changed = with_consultant(dataclasses.replace(instance, schools=schools), "C3", municipality="M2")
+        return with_rules(changed, visitor_candidates=visitor_candidates)
+    return change
+
+
 def _set(key: str, **changes):
     return lambda ss: ss.__setitem__(key, dataclasses.replace(ss[key], **changes))
 
@@ -295,6 +317,8 @@ CASES: list[tuple[str, Mutation, set[str]]] = [
     ("prerequisite a day later", plan_change(_move("c", "2022-03-21")), {"prerequisite"}),
     # verification by the curator, and first
     ("verification by a non-curator", plan_change(_set("a", consultant="C3")), {"verification_curator"}),
+    ("no curator: verification by the second nearest when only the nearest may visit",
+     plan_and_instance(_c3_visits_s2_without_curator, _s2_without_curator(1)), {"verification_curator"}),
     ("program topic before verification", plan_change(_move("b", "2022-03-09")), {"verification_first"}),
     ("program topic the day of verification",
      plan_change(_move("a", "2022-03-22", "13:30")), {"verification_first", "school_same_day"}),
@@ -340,6 +364,10 @@ OK_CASES: list[tuple[str, Mutation]] = [
     ("unmet need listed with a reason",
      plan_change(_set("b", schools=("S1",)), [Unmet("S2", "R03", "не хватило ёмкости")])),
     ("last open day of the horizon", plan_change(_move("g", "2022-06-30"))),
+    ("no curator: verification by the second nearest when two may visit",
+     plan_and_instance(_c3_visits_s2_without_curator, _s2_without_curator(2))),
+    ("no curator: verification by anyone when visitor_candidates = 0",
+     plan_and_instance(_c3_visits_s2_without_curator, _s2_without_curator(0))),
 ]
 
 

@@ -230,6 +230,33 @@ def test_verification_takes_the_only_month(tmp_path):
     assert validate(inst, plan) == []
 
 
+def test_school_without_curator_is_verified_by_a_nearest_visitor(tmp_path):
+    # S1 (in M2) has no curator. C1 lives in M1 (~128 km round trip), C2 in M2 (0 km),
+    # C3 in M3 (far). With visitor_candidates = 1 only C2 may visit; with C2 away all year
+    # nobody may (reason: the visitors are unavailable), though C1 and C3 are free.
+    munis = [*MUNICIPALITIES, {"id": "M3", "name": "Дальний округ", "lat": "57.67", "lon": "86.0"}]
+    consultants = [consultant("C1", topics="TV;T1"), consultant("C2", topics="TV", municipality="M2"),
+                   consultant("C3", topics="TV", municipality="M3")]
+    one = horizon("2022-03-01", "2022-04-30", "visitor_candidates = 1\n")
+    schools = [school("S1", municipality="M2", priority=1, verified_on="", curator="")]
+    inst, plan = solve(tmp_path / "a", toml=one, municipalities=munis, consultants=consultants, schools=schools)
+    assert inst.nearest_visitors("S1", "TV") == ["C2"]
+    assert [(s.topic, s.consultant, s.municipality) for s in of_topic(plan, "TV")] == [("TV", "C2", "M2")]
+    assert plan.unmet == []
+    assert validate(inst, plan) == []
+    away = [consultants[0], {**consultants[1], "unavailable": "2022-03-01..2022-04-30"}, consultants[2]]
+    inst, plan = solve(tmp_path / "b", toml=one, municipalities=munis, consultants=away, schools=schools)
+    assert of_topic(plan, "TV") == []
+    assert ("S1", "verification", "verifier_unavailable") in unmet_codes(plan)
+    assert validate(inst, plan) == []
+    # visitor_candidates = 2: the next nearest, C1, makes the visit instead.
+    two = horizon("2022-03-01", "2022-04-30", "visitor_candidates = 2\n")
+    inst, plan = solve(tmp_path / "c", toml=two, municipalities=munis, consultants=away, schools=schools)
+    assert inst.nearest_visitors("S1", "TV") == ["C2", "C1"]
+    assert [(s.consultant, s.municipality) for s in of_topic(plan, "TV")] == [("C1", "M2")]
+    assert validate(inst, plan) == []
+
+
 # --- travel --------------------------------------------------------------------------------
 
 FAR = [*MUNICIPALITIES,
@@ -349,3 +376,13 @@ def test_solver_uses_closed_days_for_overnight_travel(tmp_path):
     assert validate(inst, plan) == []
     assert sorted(s.day for s in plan.sessions) == [date(2022, 3, 9), date(2022, 3, 11)]
     assert plan.unmet == []
+
+
+def test_visitor_candidates_must_not_be_negative(tmp_path):
+    from planner.problems import InputError
+
+    folder = write_instance(tmp_path / "inst", toml=BASE_TOML + "visitor_candidates = -1\n")
+    with pytest.raises(InputError) as exc:
+        load_instance(folder)
+    rendered = [p.render() for p in exc.value.problems]
+    assert any("rules.visitor_candidates" in r and "-1" in r and "отрицательным" in r for r in rendered), rendered
