@@ -258,23 +258,32 @@ class ConsultationModel:
     def _consultant_monthly_capacity(self) -> None:
         """Σ count[·,c,m,·] ≤ max_per_month(c); and the sessions fit the consultant's free days:
 
-        Σ_onsite count × days(c,mun) × (L + b) + Σ_online count × (dur + b) ≤ free_days(c,m) × (L + b),
-        where L is the working day in minutes, b the break, and days(c,mun) = 2 when the
-        travel-time rule makes the consultant travel the evening before, else 1.
+        Σ_onsite count × (L + b) + Σ_online count × (dur + b) + E × (L + b) ≤ free_days(c,m) × (L + b),
+        E ≥ Σ_overnight count − F(c,m), E ≥ 0,
+        where L is the working day in minutes, b the break, an overnight visit is one whose
+        travel-time rule makes the consultant travel the evening before, and F(c,m) counts
+        the free days whose day before is not an open day of the consultant (a Monday, the
+        day after a holiday): there the evening costs nothing, elsewhere it costs a day.
         """
         ix, inst = self.ix, self.inst
         per_cm: dict[tuple[str, Month], list] = defaultdict(list)
         minutes: dict[tuple[str, Month], list] = defaultdict(list)
         full_day = ix.day_minutes + ix.break_min
+        overnight: dict[tuple[str, Month], list] = defaultdict(list)
         for (t, c, month, mun), var in self.count.items():
             per_cm[c, month].append(var)
             minutes[c, month].append(self.session_minutes(t, c, mun) * var)
+            if self.overnight(t, c, mun):
+                overnight[c, month].append(var)
         # Replanning from a mid-month freeze date: only days from it on are free for new
         # sessions; the frozen history of that month brings its own minutes along.
         frozen_minutes: dict[tuple[str, Month], int] = defaultdict(int)
+        frozen_overnight: dict[tuple[str, Month], int] = defaultdict(int)
         cut = self.opt.free_from
         for (t, c, month, mun), n in self.opt.frozen_counts.items():
             frozen_minutes[c, month] += n * self.session_minutes(t, c, mun)
+            if self.overnight(t, c, mun):
+                frozen_overnight[c, month] += n
         frozen_n: dict[tuple[str, Month], int] = defaultdict(int)
         for (t, c, month, mun), n in self.opt.frozen_counts.items():
             frozen_n[c, month] += n
@@ -285,16 +294,33 @@ class ConsultationModel:
             if cut is not None:
                 days = tuple(d for d in days if d >= cut)
             room = len(days) * full_day
+            cheap = ix.evening_free_days(c, days)
             if cut is not None and month <= month_of(cut):
                 room += frozen_minutes[c, month]
-            self.model.add(sum(minutes[c, month]) <= room)
+                cheap += frozen_overnight[c, month]  # held: their evenings are history too
+            used = sum(minutes[c, month])
+            if overnight.get((c, month)):
+                # Overnight visits beyond the days whose evening before is free anyway each
+                # cost one more open day (the evening before).
+                extra = self.model.new_int_var(0, len(days) + frozen_overnight[c, month],
+                                               f"evenings[{c},{month}]")
+                self.model.add(extra >= sum(overnight[c, month]) - cheap)
+                used += full_day * extra
+            self.model.add(used <= room)
+
+    def overnight(self, t: str, c: str, mun: str | None) -> bool:
+        """Does a session of topic t by c in municipality mun need the evening before (travel rule)?"""
+        topic = self.inst.topics[t]
+        return mun is not None and self.ix.is_onsite(topic) and \
+            self.ix.onsite_timing(c, mun, topic.duration_min).overnight
 
     def session_minutes(self, t: str, c: str, mun: str | None) -> int:
-        """Minutes of the consultant's month one session takes (see _consultant_monthly_capacity)."""
+        """Minutes of the consultant's month one session takes on its own day (an onsite visit
+        takes the whole day; the evening before of an overnight visit is counted apart, see
+        _consultant_monthly_capacity)."""
         ix, topic = self.ix, self.inst.topics[t]
         if mun is not None and ix.is_onsite(topic):
-            days = 2 if ix.onsite_timing(c, mun, topic.duration_min).overnight else 1
-            return days * (ix.day_minutes + ix.break_min)
+            return ix.day_minutes + ix.break_min
         return topic.duration_min + ix.break_min
 
     def _consultant_total_capacity(self) -> None:

@@ -36,6 +36,7 @@ class _Greedy:
         self.full_day = self.ix.day_minutes + self.ix.break_min
         self.used_sessions: dict[tuple[str, Month], int] = defaultdict(int)
         self.used_minutes: dict[tuple[str, Month], int] = defaultdict(int)
+        self.overnights: dict[tuple[str, Month], int] = defaultdict(int)
         self.total: dict[str, int] = defaultdict(int)
         self.school_month: dict[tuple[str, Month], int] = defaultdict(int)
         self.attended: dict[str, dict[str, int]] = defaultdict(dict)  # school -> topic -> month pos
@@ -45,10 +46,16 @@ class _Greedy:
 
     # --- capacity -----------------------------------------------------------------------
 
-    def _cost_minutes(self, topic: str, c: str, mun: str | None) -> int:
+    def _cost_minutes(self, topic: str, c: str, month: Month, mun: str | None) -> int:
+        """Minutes of the consultant's month this session takes: an onsite visit its day, an
+        overnight one also the evening before unless the month's free evenings (days after a
+        day off) are not used up yet (the month model's rule)."""
         t = self.inst.topics[topic]
         if t.format == Format.ONSITE and mun is not None:
-            days = 2 if self.ix.onsite_timing(c, mun, t.duration_min).overnight else 1
+            days = 1
+            if self.ix.onsite_timing(c, mun, t.duration_min).overnight:
+                free_evenings = self.ix.evening_free_days(c, self.ix.free_days[c].get(month, ()))
+                days += 1 if self.overnights[c, month] >= free_evenings else 0
             return days * self.full_day
         return t.duration_min + self.ix.break_min
 
@@ -59,11 +66,14 @@ class _Greedy:
         if cons.max_total is not None and self.total[c] >= cons.max_total:
             return False
         free = len(self.ix.free_days[c].get(month, ()))
-        return self.used_minutes[c, month] + self._cost_minutes(topic, c, mun) <= free * self.full_day
+        return self.used_minutes[c, month] + self._cost_minutes(topic, c, month, mun) <= free * self.full_day
 
     def _open(self, topic: str, c: str, month: Month, mun: str | None, school: str) -> None:
         self.used_sessions[c, month] += 1
-        self.used_minutes[c, month] += self._cost_minutes(topic, c, mun)
+        self.used_minutes[c, month] += self._cost_minutes(topic, c, month, mun)
+        t = self.inst.topics[topic]
+        if t.format == Format.ONSITE and mun is not None and self.ix.onsite_timing(c, mun, t.duration_min).overnight:
+            self.overnights[c, month] += 1
         self.total[c] += 1
         self.sessions[topic, c, month, mun].append([school])
 

@@ -71,6 +71,16 @@ class Index:
     def unavailable_on(self, consultant: Consultant, day: date) -> bool:
         return any(day in r for r in consultant.unavailable)
 
+    def evening_free_days(self, consultant: str, days) -> int:
+        """How many of these open days of the consultant follow a day that is not one of their
+        open days (a weekend, a holiday, a blocked month's day) and on which they are not
+        unavailable: an overnight visit on such a day travels the evening before at no cost
+        of an open day. Every other overnight visit costs two open days."""
+        free = {d for ds in self.free_days[consultant].values() for d in ds}
+        c = self.inst.consultants[consultant]
+        return sum(1 for d in days
+                   if (prev := d - timedelta(days=1)) not in free and not self.unavailable_on(c, prev))
+
     @cached_property
     def topic_months(self) -> dict[str, list[Month]]:
         """Topic -> open months it may be held in."""

@@ -82,9 +82,12 @@ def month_free_relaxation(cm: ConsultationModel, coverage_at_least: int, limit: 
     # Consultants: max_total, max_per_month over the year, minutes of the free days.
     per_c: dict[str, list] = defaultdict(list)
     minutes: dict[str, list] = defaultdict(list)
+    overnight: dict[str, list] = defaultdict(list)
     for (t, c, mun), var in n.items():
         per_c[c].append(var)
         minutes[c].append(cm.session_minutes(t, c, mun) * var)
+        if cm.overnight(t, c, mun):
+            overnight[c].append(var)
     full_day = ix.day_minutes + ix.break_min
     for c, vars_ in per_c.items():
         consultant = inst.consultants[c]
@@ -92,7 +95,14 @@ def month_free_relaxation(cm: ConsultationModel, coverage_at_least: int, limit: 
         if consultant.max_total is not None:
             m.add(sum(vars_) <= consultant.max_total)
         m.add(sum(vars_) <= consultant.max_per_month * sum(1 for days in free.values() if days))
-        m.add(sum(minutes[c]) <= full_day * sum(len(days) for days in free.values()))
+        all_days = [d for days in free.values() for d in days]
+        used = sum(minutes[c])
+        if overnight.get(c):
+            # The month model's evenings, summed over the year (a relaxation of it).
+            extra = m.new_int_var(0, len(all_days), f"evenings[{c}]")
+            m.add(extra >= sum(overnight[c]) - ix.evening_free_days(c, all_days))
+            used += full_day * extra
+        m.add(used <= full_day * len(all_days))
 
     # A school: one verification visit; prerequisites and verification taken (order dropped).
     visits_of: dict[str, list] = defaultdict(list)

@@ -778,7 +778,7 @@ def test_cli_solve_replan_compare(base, tmp_path):
                 assert f"изменён состав: {s.topic} «Тема {s.topic}», {s.start:%d.%m.%Y %H:%M}" in md
             for school in set(s.schools) - set(old[sid].schools):
                 assert f"школа включена: {s.topic} «Тема {s.topic}», {s.start:%d.%m.%Y %H:%M}" in md
-                assert f"добавлены школы: " in md and inst.school_label(school) in md
+                assert "добавлены школы: " in md and inst.school_label(school) in md
     for sid in (set(new) - set(old)):
         assert f"добавлено: {new[sid].topic} «Тема {new[sid].topic}», {new[sid].start:%d.%m.%Y %H:%M}" in md
     assert "Консультант " + victim in md  # the consultant's group heading
