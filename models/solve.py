@@ -161,7 +161,7 @@ def solve_consultations(
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             plan = Plan(instance.name, p1.status, None, None, round(time.monotonic() - t0, 2),
                         list(pinned or []), [])
-            plan.unmet = explain_unmet(instance, plan, cm.ix)
+            plan.unmet = explain_unmet(instance, plan, cm.ix, free_from=cm.opt.free_from)
             return plan, report
         best1 = round(p1.objective)
         hint = {v.index: solver.value(v) for v in _all_vars(cm)}
@@ -246,7 +246,7 @@ def solve_consultations(
         sessions=sessions,
         unmet=[],
     )
-    plan.unmet = explain_unmet(instance, plan, cm.ix, report)
+    plan.unmet = explain_unmet(instance, plan, cm.ix, report, cm.opt.free_from)
     plan.score = score_plan(instance, plan)
     plan.meta = {
         "phases": [p.__dict__ for p in report.phases],

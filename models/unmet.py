@@ -12,6 +12,7 @@ needs of higher priority or of other schools.
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date
 from typing import TYPE_CHECKING
 
 from models.calendar_days import month_of
@@ -24,7 +25,8 @@ if TYPE_CHECKING:
 
 
 def explain_unmet(instance: Instance, plan: Plan, ix: Index | None = None,
-                  report: SolveReport | None = None) -> list[Unmet]:
+                  report: SolveReport | None = None, free_from: date | None = None) -> list[Unmet]:
+    """`free_from`: a replan's freeze date; only days from it on could still take a session."""
     ix = ix or Index(instance)
     covered = covered_needs(instance, plan)
     per_cm = Counter((s.consultant, month_of(s.start.date())) for s in plan.sessions)
@@ -37,7 +39,7 @@ def explain_unmet(instance: Instance, plan: Plan, ix: Index | None = None,
         if (school_id, risk) in covered:
             continue
         school = instance.schools[school_id]
-        ctx = _Ctx(instance, ix, per_cm, per_c, per_sm)
+        ctx = _Ctx(instance, ix, per_cm, per_c, per_sm, free_from)
         if risk == VERIFICATION_NEED:
             code, reason = ctx.verification_reason(school)
         else:
@@ -47,9 +49,22 @@ def explain_unmet(instance: Instance, plan: Plan, ix: Index | None = None,
 
 
 class _Ctx:
-    def __init__(self, inst: Instance, ix: Index, per_cm: Counter, per_c: Counter, per_sm: Counter):
+    def __init__(self, inst: Instance, ix: Index, per_cm: Counter, per_c: Counter, per_sm: Counter,
+                 free_from: date | None = None):
         self.inst, self.ix = inst, ix
         self.per_cm, self.per_c, self.per_sm = per_cm, per_c, per_sm
+        self.free_from = free_from
+        # «after the freeze»: said in a replan, where the months before it are history.
+        self.after = f" после даты заморозки {free_from:%d.%m.%Y}" if free_from else ""
+
+    def _still_open(self, month: str) -> bool:
+        """A month that can still take a session (in a replan: one reaching past the freeze)."""
+        return self.free_from is None or month >= month_of(self.free_from)
+
+    def _free_in(self, c: str, month: str) -> bool:
+        """The consultant has a free day in the month (from the freeze on, in a replan)."""
+        days = self.ix.free_days[c].get(month, ())
+        return any(self.free_from is None or d >= self.free_from for d in days)
 
     def _full(self, c: str, month: str) -> bool:
         cons = self.inst.consultants[c]
@@ -87,10 +102,11 @@ class _Ctx:
             return "no_verifier", (f"куратор {school.curator} не ведёт тему верификации" if school.curator
                                    else "тему верификации не ведёт ни один консультант")
         months = [m for t in vtopics for m in ix.topic_months[t.id]]
-        free = [(c, m) for c in verifiers for m in months if ix.free_days[c].get(m)]
+        free = [(c, m) for c in verifiers for m in months if self._free_in(c, m)]
         if not free:
-            who = f"куратор {self._names(verifiers)}" if school.curator else "консультанты по верификации"
-            return "verifier_unavailable", f"{who} недоступен во все открытые месяцы"
+            who = f"куратор {self._names(verifiers)}" if school.curator else \
+                f"консультанты по верификации ({self._names(verifiers)})"
+            return "verifier_unavailable", f"{who} недоступен во все открытые месяцы{self.after}"
         if all(self._full(c, m) for c, m in free):
             return "verifier_full", (f"{'куратор' if school.curator else 'консультанты'} {self._names(verifiers)}"
                                      " загружен(ы) полностью во все открытые месяцы")
@@ -112,13 +128,13 @@ class _Ctx:
         if len(delivered) < k:
             return "too_few_topics", (f"по риску {risk} только {len(delivered)} тем(ы), а нужно"
                                       f" min_topics_per_risk = {k}")
-        options = {t.id: ix.attend_months(school, t) for t in delivered}
+        options = {t.id: [m for m in ix.attend_months(school, t) if self._still_open(m)] for t in delivered}
         if not any(options.values()):
             if school.verified_on is None and inst.settings.rules.verification_first:
                 return "no_month_after_verification", (
                     f"после визита куратора не остаётся открытого месяца с консультантом по риску {risk}")
-            return "no_open_month", (f"нет открытого месяца, в котором свободен консультант по темам риска {risk}"
-                                     f" ({', '.join(options)})")
+            return "no_open_month", (f"нет открытого месяца{self.after}, в котором свободен консультант по темам"
+                                     f" риска {risk} ({', '.join(options)})")
         reachable = [t for t in delivered if self._earliest_month(school, t.id) is not None]
         blocked = [t for t in delivered if t not in reachable and options[t.id] and t.requires]
         if len(reachable) < k and blocked:
@@ -134,7 +150,7 @@ class _Ctx:
             return "no_date", ("консультацию не удалось поставить на конкретный день: у консультанта или школы"
                                " нет свободного рабочего дня в этом месяце")
         pairs = [(t, m, c) for t, months in options.items() for m in months
-                 for c in ix.available_deliverers(t, m)]
+                 for c in ix.available_deliverers(t, m) if self._free_in(c, m)]
         if pairs and all(self._full(c, m) for _t, m, c in pairs):
             who = sorted({c for _t, _m, c in pairs})
             return "consultants_full", (f"консультант(ы) по риску {risk} — {self._names(who)} — загружен(ы)"

@@ -909,3 +909,21 @@ def test_the_baseline_itself_costs_no_change_at_any_freeze(base):
         assert solver.solve(cm.model) == cp_model.OPTIMAL, freeze
         assert {name: solver.value(expr) for name, (expr, _w) in terms.items()} == \
                {"changed_sessions": 0, "changed_schools": 0}, freeze
+
+
+def test_curator_away_after_the_freeze_is_the_reason_of_a_lost_visit(base, tmp_path):
+    # S3's curator C2 is away from S3's planned visit day (the freeze) to the end: the visit
+    # cannot happen any more. The reason names the curator and the freeze, not capacity
+    # (C2 is free before the freeze, but that is history).
+    visit = next(s for s in base.plan.sessions if s.topic == "TV" and "S3" in s.schools)
+    assert visit.consultant == "C2"
+    freeze = visit.start.date()
+    sc = scenario(tmp_path, f'[[consultant_unavailable]]\nconsultant = "C2"\nfrom = {freeze}\nto = {HORIZON_END}\n',
+                  freeze=freeze)
+    inst = apply_scenario(sc, base.inst)
+    plan = replan(inst, base.plan, freeze, OPTS, sc.name)
+    check_replan(base, inst, plan, freeze)
+    lost = {u.risk: u for u in plan.unmet if u.school == "S3"}
+    assert lost["verification"].code == "verifier_unavailable"
+    assert "C2" in lost["verification"].reason
+    assert f"после даты заморозки {freeze:%d.%m.%Y}" in lost["verification"].reason
