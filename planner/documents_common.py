@@ -282,13 +282,19 @@ def horizon_months(instance: Instance) -> list[Month]:
     return months_between(h.start, h.end)
 
 
+def natural_key(text: str) -> tuple:
+    """Sort key that reads numbers as numbers: «СОШ № 2» before «СОШ № 10»."""
+    return tuple(int(part) if part.isdigit() else part.casefold() for part in re.split(r"(\d+)", text))
+
+
 def school_order(instance: Instance) -> list[str]:
-    """Schools by municipality name, then school name: how a region reads its list."""
+    """Schools by municipality name, then school name (numbers as numbers): how a region
+    reads its list."""
     return sorted(
         instance.schools,
         key=lambda sid: (
             municipality_name(instance, instance.schools[sid].municipality),
-            instance.schools[sid].name,
+            natural_key(instance.schools[sid].name),
             sid,
         ),
     )

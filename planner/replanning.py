@@ -17,6 +17,7 @@ from pathlib import Path
 from models.domain import VERIFICATION_NEED, Instance, Plan
 from models.replan import replan, sessions_changed
 from models.solve import SolveOptions
+from planner.documents_common import natural_key
 from planner.pipeline import (
     PlanInvalid,
     _report_invalid,
@@ -139,7 +140,7 @@ def change_report(instance: Instance, baseline: Plan, plan: Plan) -> str:
         if not groups:
             continue
         lines += ["", f"## {heading}", ""]
-        for key in sorted(groups, key=lambda k: str(name(k))):
+        for key in sorted(groups, key=lambda k: natural_key(str(name(k)))):
             lines.append(f"- **{name(key)}**")
             lines += [f"  - {t}" for t in groups[key]]
     old_unmet = {(u.school, u.risk) for u in baseline.unmet}

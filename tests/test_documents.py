@@ -445,3 +445,11 @@ def replace_topic(plan, topic):
     return replace(
         plan, sessions=[replace(s, topic=topic) if s.id == "s-1" else s for s in plan.sessions]
     )
+
+
+def test_school_names_sort_with_numbers_as_numbers():
+    from planner.documents_common import natural_key
+
+    names = ["МБОУ «СОШ № 10»", "МБОУ «СОШ № 2»", "мбоу «сош № 1»", "МБОУ «ООШ № 3»"]
+    # Case-insensitive; «ООШ» before «СОШ»; 1 < 2 < 10 (as strings «10» came before «2»).
+    assert sorted(names, key=natural_key) == ["МБОУ «ООШ № 3»", "мбоу «сош № 1»", "МБОУ «СОШ № 2»", "МБОУ «СОШ № 10»"]
