@@ -130,7 +130,7 @@ def solve_consultations(
     if hint_plan is not None and candidate is not None and not (cand_cov >= upper and _feasible(cm, candidate, opts)):
         # The baseline no longer fits (that is why we replan): repair it first, keeping its
         # sessions where they still may be, so that what follows starts from few changes.
-        repaired = _repair(cm, candidate, coverage, objective, opts)
+        repaired = _repair(cm, candidate, coverage, objective, opts, report)
         if repaired is not None:
             candidate, cand_cov = repaired
             hint_source = "repaired baseline"
@@ -188,9 +188,7 @@ def solve_consultations(
         lower, start = _relaxed_start(cm, best1, time_left(), opts, say, report)
         if start is not None:
             hint, hint_source = start[1], "relaxation"
-    model.clear_hints()
-    for var in _all_vars(cm):
-        model.add_hint(var, hint.get(var.index, 0))
+    _set_hint(cm, hint)
 
     if start is not None and lower is not None and gap(start[0], lower) <= opts.relative_gap:
         say(f"  разрыв с нижней оценкой {100 * gap(start[0], lower):.2f}% — план доказанно близок к лучшему")
@@ -290,8 +288,21 @@ def _relaxed_start(cm: ConsultationModel, best1: int, budget: float, opts: Solve
     return rel.bound, (solver.objective_value, {v.index: solver.value(v) for v in _all_vars(cm)})
 
 
+def _set_hint(cm: ConsultationModel, values: dict[int, int]) -> None:
+    """Hint the model with `values` (variable index → value): every month-level decision
+    (0 where absent) and whatever helper variables `values` also holds (a full solution of
+    an earlier step), so that CP-SAT need not complete the hint itself."""
+    model = cm.model
+    model.clear_hints()
+    index = {v.index for v in _all_vars(cm)} | set(values)
+    hint = model.proto.solution_hint
+    order = sorted(index)
+    hint.vars.extend(order)
+    hint.values.extend(values.get(i, 0) for i in order)
+
+
 def _repair(cm: ConsultationModel, baseline: dict[int, int], coverage, objective,
-            opts: SolveOptions) -> tuple[dict[int, int], int] | None:
+            opts: SolveOptions, report: SolveReport | None = None) -> tuple[dict[int, int], int] | None:
     """Replanning, a local repair of the baseline: what the change touched is re-planned,
     the rest is held. Held: every school the change did not touch keeps its attendances and
     visits exactly, and every baseline session that still may be held stays (counts at
@@ -342,14 +353,18 @@ def _repair(cm: ConsultationModel, baseline: dict[int, int], coverage, objective
             else:
                 model.add(coverage >= best)
                 model.minimize(objective)
-            model.clear_hints()
-            for var in _all_vars(cm):
-                model.add_hint(var, hint.get(var.index, 0))
+            _set_hint(cm, hint)
             solver = _solver(limit / 2, opts)
             status = solver.solve(model)
-            if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            ok = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+            if report is not None:
+                report.phases.append(PhaseResult(f"repair_{step}", status_name(solver, status),
+                                                 solver.objective_value if ok else None,
+                                                 solver.best_objective_bound if ok else None, solver.wall_time))
+            if not ok:
                 break
-            hint = {v.index: solver.value(v) for v in _all_vars(cm)}
+            # Every variable, the objective's helpers included: a complete hint for the next step.
+            hint = dict(enumerate(solver.response_proto.solution))
             best = round(solver.value(coverage))
     model.clear_hints()
     model.clear_objective()
