@@ -80,6 +80,11 @@ def num(value: float | None) -> str:
     return "—" if value is None else f"{value:,.0f}".replace(",", "\u00a0")
 
 
+LARGE_FULL_MODEL = 50_000
+"""Variables of the full month model above which a plain solve stops after phase 2b (the
+relaxation's choice laid out over months) instead of searching the full model (2c): memory."""
+
+
 def _solver(limit: float, opts: SolveOptions) -> cp_model.CpSolver:
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(0.5, limit)
@@ -190,8 +195,17 @@ def solve_consultations(
             hint, hint_source = start[1], "relaxation"
     _set_hint(cm, hint)
 
-    if start is not None and lower is not None and gap(start[0], lower) <= opts.relative_gap:
-        say(f"  разрыв с нижней оценкой {100 * gap(start[0], lower):.2f}% — план доказанно близок к лучшему")
+    # Memory: phase 2c solves the full model on every worker. On 300 schools without curators
+    # (79 k variables) it peaked at 2.1–2.3 GB with 8 workers and 1.6 GB with 2, against
+    # < 0.8 GB in 2a/2b, and it improved on 2b's plan by nothing in those runs; on 1 000
+    # schools (250 k) it would not fit 2 GiB. Above this size 2b's plan is the answer.
+    too_large = len(model.proto.variables) > LARGE_FULL_MODEL
+    if start is not None and lower is not None and (gap(start[0], lower) <= opts.relative_gap or too_large):
+        if gap(start[0], lower) <= opts.relative_gap:
+            say(f"  разрыв с нижней оценкой {100 * gap(start[0], lower):.2f}% — план доказанно близок к лучшему")
+        else:
+            say(f"  разрыв с нижней оценкой {100 * gap(start[0], lower):.2f}%; модель велика для полного поиска"
+                f" ({len(model.proto.variables)} переменных) — беру этот план")
         p2 = PhaseResult("soft", "OPTIMAL" if start[0] <= lower else "FEASIBLE", start[0], float(lower), 0.0,
                          len(model.proto.variables), len(model.proto.constraints))
         month = cm.read(lambda v: hint.get(v.index, 0))
@@ -264,7 +278,9 @@ def _relaxed_start(cm: ConsultationModel, best1: int, budget: float, opts: Solve
     """Phase 2a (the month-free relaxation: a lower bound) and 2b (its choice laid out over
     the months). Returns the bound and (objective, values) of the laid-out plan, if any."""
     say("Фаза 2а: нижняя оценка без месяцев (какие темы кому нужны)…")
-    rel = month_free_relaxation(cm, best1, 0.6 * budget, opts.workers, opts.seed, opts.relative_gap / 2)
+    # The relaxation gets most of the time; more when no full search (2c) follows it.
+    share = 0.8 if len(cm.model.proto.variables) > LARGE_FULL_MODEL else 0.6
+    rel = month_free_relaxation(cm, best1, share * budget, opts.workers, opts.seed, opts.relative_gap / 2)
     report.phases.append(PhaseResult("relaxation", rel.status, rel.objective, rel.bound, rel.seconds,
                                      rel.variables))
     say(f"  нижняя оценка {num(rel.bound)}, {rel.seconds:.1f} с")
@@ -274,7 +290,7 @@ def _relaxed_start(cm: ConsultationModel, best1: int, budget: float, opts: Solve
     # Solved to optimality (within its time): the choice fixed, this is small and fast
     # (~0.2 s on Kuzbass), and a gap-limited stop here once kept a layout 0.4 % worse than
     # its optimum, which pushed the plan over the 1 % gap and phase 2c then ran to the limit.
-    solver = _solver(0.3 * budget, opts)
+    solver = _solver(max(1.0, min(0.3 * budget, budget - rel.seconds)), opts)
     with fixed_choice(cm, rel):
         status = solver.solve(cm.model)
     ok = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
