@@ -219,6 +219,8 @@ class _Applier:
             self.error(kind, i, "priority", priority, "приоритет должен быть 1, 2 или 3")
             return
         curator = e.get("curator")
+        if isinstance(curator, str) and not curator.strip():
+            curator = None  # "" = no curator yet, as an empty cell in schools.csv
         if curator is not None and str(curator) not in self.consultants:
             self.error(kind, i, "curator", curator, "неизвестный консультант")
             return

@@ -283,6 +283,20 @@ def test_school_added(base, tmp_path):
     assert all(s.consultant == "C1" for s in verif)
 
 
+def test_school_added_with_an_empty_curator_has_none(base, tmp_path):
+    # curator = "" reads as an empty cell in schools.csv: no curator yet (the nearest visit);
+    # a curator nobody knows is still an error naming the entry and the field.
+    sc = scenario(tmp_path, '[[school_added]]\nid = "S9"\nname = "Новая"\nmunicipality = "M2"\n'
+                            'risks = ["R03"]\ncurator = ""\n')
+    inst = apply_scenario(sc, base.inst)
+    assert inst.schools["S9"].curator is None
+    bad = scenario(tmp_path, '[[school_added]]\nid = "S9"\nname = "Новая"\nmunicipality = "M2"\n'
+                             'risks = ["R03"]\ncurator = "C9"\n', filename="bad.toml")
+    with pytest.raises(InputError) as exc:
+        apply_scenario(bad, base.inst)
+    assert [(p.column, p.value) for p in exc.value.problems] == [("[[school_added]] №1, поле curator", "C9")]
+
+
 def test_school_removed(base, tmp_path):
     later = [s for s in after(base.plan) if s.schools]
     sid = next(x for s in later for x in s.schools)  # a school with a consultation after the freeze
