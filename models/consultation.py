@@ -273,20 +273,19 @@ class ConsultationModel:
         for (t, c, month, mun), var in self.count.items():
             per_cm[c, month].append(var)
             minutes[c, month].append(self.session_minutes(t, c, mun) * var)
-            if self.overnight(t, c, mun):
+            if ix.overnight(t, c, mun):
                 overnight[c, month].append(var)
         # Replanning from a mid-month freeze date: only days from it on are free for new
         # sessions; the frozen history of that month brings its own minutes along.
+        frozen_n: dict[tuple[str, Month], int] = defaultdict(int)
         frozen_minutes: dict[tuple[str, Month], int] = defaultdict(int)
         frozen_overnight: dict[tuple[str, Month], int] = defaultdict(int)
         cut = self.opt.free_from
         for (t, c, month, mun), n in self.opt.frozen_counts.items():
-            frozen_minutes[c, month] += n * self.session_minutes(t, c, mun)
-            if self.overnight(t, c, mun):
-                frozen_overnight[c, month] += n
-        frozen_n: dict[tuple[str, Month], int] = defaultdict(int)
-        for (t, c, month, mun), n in self.opt.frozen_counts.items():
             frozen_n[c, month] += n
+            frozen_minutes[c, month] += n * self.session_minutes(t, c, mun)
+            if ix.overnight(t, c, mun):
+                frozen_overnight[c, month] += n
         for (c, month), vars_ in per_cm.items():
             # History is fact: a limit lowered below it only stops new sessions.
             self.model.add(sum(vars_) <= max(inst.consultants[c].max_per_month, frozen_n[c, month]))
@@ -307,12 +306,6 @@ class ConsultationModel:
                 self.model.add(extra >= sum(overnight[c, month]) - cheap)
                 used += full_day * extra
             self.model.add(used <= room)
-
-    def overnight(self, t: str, c: str, mun: str | None) -> bool:
-        """Does a session of topic t by c in municipality mun need the evening before (travel rule)?"""
-        topic = self.inst.topics[t]
-        return mun is not None and self.ix.is_onsite(topic) and \
-            self.ix.onsite_timing(c, mun, topic.duration_min).overnight
 
     def session_minutes(self, t: str, c: str, mun: str | None) -> int:
         """Minutes of the consultant's month one session takes on its own day (an onsite visit

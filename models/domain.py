@@ -250,5 +250,17 @@ class Plan:
     # with their `sequence` already raised.
     cancelled: list[Session] = field(default_factory=list)
 
+    @property
+    def freeze_before(self) -> date | None:
+        """A replanned plan's freeze date (`meta.replan.freeze_before`; sessions before it are
+        history), else None (also when the recorded value is not a date)."""
+        r = self.meta.get("replan") if isinstance(self.meta, dict) else None
+        if isinstance(r, dict) and r.get("freeze_before"):
+            try:
+                return date.fromisoformat(str(r["freeze_before"]))
+            except ValueError:
+                return None
+        return None
+
     def sessions_of_school(self, school: str) -> list[Session]:
         return [s for s in self.sessions if school in s.schools]

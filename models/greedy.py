@@ -53,7 +53,7 @@ class _Greedy:
         t = self.inst.topics[topic]
         if t.format == Format.ONSITE and mun is not None:
             days = 1
-            if self.ix.onsite_timing(c, mun, t.duration_min).overnight:
+            if self.ix.overnight(topic, c, mun):
                 free_evenings = self.ix.evening_free_days(c, self.ix.free_days[c].get(month, ()))
                 days += 1 if self.overnights[c, month] >= free_evenings else 0
             return days * self.full_day
@@ -71,8 +71,7 @@ class _Greedy:
     def _open(self, topic: str, c: str, month: Month, mun: str | None, school: str) -> None:
         self.used_sessions[c, month] += 1
         self.used_minutes[c, month] += self._cost_minutes(topic, c, month, mun)
-        t = self.inst.topics[topic]
-        if t.format == Format.ONSITE and mun is not None and self.ix.onsite_timing(c, mun, t.duration_min).overnight:
+        if self.ix.overnight(topic, c, mun):
             self.overnights[c, month] += 1
         self.total[c] += 1
         self.sessions[topic, c, month, mun].append([school])

@@ -71,12 +71,17 @@ class Index:
     def unavailable_on(self, consultant: Consultant, day: date) -> bool:
         return any(day in r for r in consultant.unavailable)
 
+    @cached_property
+    def _free_day_sets(self) -> dict[str, frozenset[date]]:
+        """Consultant -> all their open days (free_days without the months)."""
+        return {c: frozenset(d for ds in months.values() for d in ds) for c, months in self.free_days.items()}
+
     def evening_free_days(self, consultant: str, days) -> int:
         """How many of these open days of the consultant follow a day that is not one of their
         open days (a weekend, a holiday, a blocked month's day) and on which they are not
         unavailable: an overnight visit on such a day travels the evening before at no cost
         of an open day. Every other overnight visit costs two open days."""
-        free = {d for ds in self.free_days[consultant].values() for d in ds}
+        free = self._free_day_sets[consultant]
         c = self.inst.consultants[consultant]
         return sum(1 for d in days
                    if (prev := d - timedelta(days=1)) not in free and not self.unavailable_on(c, prev))
@@ -176,3 +181,10 @@ class Index:
 
     def is_onsite(self, topic: Topic) -> bool:
         return topic.format == Format.ONSITE
+
+    def overnight(self, topic: str, consultant: str, municipality: str | None) -> bool:
+        """Does a session of this topic by this consultant in this municipality (None: online)
+        make them travel the evening before (the travel-time rule, `onsite_timing`)?"""
+        t = self.inst.topics[topic]
+        return municipality is not None and self.is_onsite(t) and \
+            self.onsite_timing(consultant, municipality, t.duration_min).overnight

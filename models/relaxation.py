@@ -86,7 +86,7 @@ def month_free_relaxation(cm: ConsultationModel, coverage_at_least: int, limit: 
     for (t, c, mun), var in n.items():
         per_c[c].append(var)
         minutes[c].append(cm.session_minutes(t, c, mun) * var)
-        if cm.overnight(t, c, mun):
+        if ix.overnight(t, c, mun):
             overnight[c].append(var)
     full_day = ix.day_minutes + ix.break_min
     for c, vars_ in per_c.items():

@@ -90,17 +90,6 @@ def _sessions(instance: Instance, plan: Plan) -> Iterator[Session]:
             yield s
 
 
-def _freeze(plan: Plan) -> date | None:
-    """A replanned plan's freeze date (`meta.replan.freeze_before`), else None."""
-    r = plan.meta.get("replan") if isinstance(plan.meta, dict) else None
-    if isinstance(r, dict) and r.get("freeze_before"):
-        try:
-            return date.fromisoformat(str(r["freeze_before"]))
-        except ValueError:
-            return None
-    return None
-
-
 def _is_history(s: Session, freeze: date | None) -> bool:
     """A session held before a replan's freeze date is fact: limits a scenario changed
     afterwards (a topic's months, its capacity, a consultant's limits) apply from the
@@ -165,7 +154,7 @@ def _consultant_available(instance: Instance, plan: Plan) -> Iterator[Violation]
 
 def _topic_in_its_months(instance: Instance, plan: Plan) -> Iterator[Violation]:
     """Hard: month(start) ∈ topic.months when the topic lists months."""
-    freeze = _freeze(plan)
+    freeze = plan.freeze_before
     for s in _sessions(instance, plan):
         t = instance.topics[s.topic]
         if t.months and month_of(s.start.date()) not in t.months and not _is_history(s, freeze):
@@ -207,7 +196,7 @@ def _times_within_working_day(instance: Instance, plan: Plan) -> Iterator[Violat
 
 def _session_capacity(instance: Instance, plan: Plan) -> Iterator[Violation]:
     """Hard: |schools| ≤ topic.capacity."""
-    freeze = _freeze(plan)
+    freeze = plan.freeze_before
     for s in _sessions(instance, plan):
         t = instance.topics[s.topic]
         if len(s.schools) > t.capacity and not _is_history(s, freeze):
@@ -238,7 +227,7 @@ def _consultant_monthly_and_total_limits(instance: Instance, plan: Plan) -> Iter
 
     After a replan the history counts as it was: a limit lowered below it is broken only by
     a session from the freeze on (count > max(limit, history count))."""
-    freeze = _freeze(plan)
+    freeze = plan.freeze_before
     per_month = Counter((s.consultant, month_of(s.start.date())) for s in _sessions(instance, plan))
     past_month = Counter((s.consultant, month_of(s.start.date())) for s in _sessions(instance, plan)
                          if _is_history(s, freeze))

@@ -229,11 +229,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
                                       " укажите его: --scenario ФАЙЛ", column="meta.scenario_path",
                                       value=str(recorded))])
         scenario = read_scenario(scenario_path)
-        replan_meta = plan.meta.get("replan") if isinstance(plan.meta, dict) else None
-        if scenario.freeze_before is None and isinstance(replan_meta, dict) and replan_meta.get("freeze_before"):
-            from datetime import date
-
-            scenario.freeze_before = date.fromisoformat(str(replan_meta["freeze_before"]))
+        if scenario.freeze_before is None:
+            scenario.freeze_before = plan.freeze_before
         instance = apply_scenario(scenario, instance)
         say(f"Экземпляр с изменениями сценария «{scenario.name}» ({scenario_path})")
     violations = validate(instance, plan)

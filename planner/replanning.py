@@ -218,9 +218,7 @@ def compare_table(plans: list[tuple[str, Plan]]) -> str:
         return [str(p.score.get(key, "—")) for _, p in plans]
 
     for _, p in plans:
-        r = p.meta.get("replan") if isinstance(p.meta, dict) else None
-        if r and r.get("freeze_before"):
-            freeze = date.fromisoformat(r["freeze_before"])
+        freeze = p.freeze_before or freeze
     rows += [
         ("Статус", [p.status for _, p in plans]),
         ("Консультаций", [str(len(p.sessions)) for _, p in plans]),
