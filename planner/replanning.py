@@ -72,6 +72,12 @@ def change_report(instance: Instance, baseline: Plan, plan: Plan) -> str:
     def names(schools: list[str]) -> str:
         return ", ".join(instance.school_label(s) for s in schools)
 
+    def other_consultant(ch: dict) -> bool:
+        return bool(ch.get("old_consultant")) and ch["old_consultant"] != ch["consultant"]
+
+    def swap(ch: dict) -> str:
+        return f"ведёт {cname(ch['consultant'])} вместо {cname(ch['old_consultant'])}"
+
     def line(ch: dict) -> str:
         """The change as the consultant and the municipality read it: the whole session."""
         if ch["kind"] == "moved":
@@ -80,8 +86,8 @@ def change_report(instance: Instance, baseline: Plan, plan: Plan) -> str:
                 parts.append(f"перенесено: {topic(ch['topic'])}, {_dt(ch['old_start'])} → {_dt(ch['new_start'])}")
             else:
                 parts.append(f"изменён состав: {topic(ch['topic'])}, {_dt(ch['new_start'])}")
-            if ch.get("old_consultant") and ch["old_consultant"] != ch["consultant"]:
-                parts.append(f"ведёт {cname(ch['consultant'])} вместо {cname(ch['old_consultant'])}")
+            if other_consultant(ch):
+                parts.append(swap(ch))
             joined = [s for s in ch["schools"] if s not in set(ch["old_schools"])]
             left = [s for s in ch["old_schools"] if s not in set(ch["schools"])]
             if joined:
@@ -97,7 +103,7 @@ def change_report(instance: Instance, baseline: Plan, plan: Plan) -> str:
         """The same change as one school reads it."""
         who = cname(ch["consultant"])
         if ch["kind"] == "cancelled":
-            return f"отменено: {topic(ch['topic'])}, {_dt(ch['old_start'])} ({cname(ch['consultant'])})"
+            return f"отменено: {topic(ch['topic'])}, {_dt(ch['old_start'])} ({who})"
         if ch["kind"] == "added":
             return f"добавлено: {topic(ch['topic'])}, {_dt(ch['new_start'])} ({who})"
         if school not in ch["old_schools"]:
@@ -108,15 +114,15 @@ def change_report(instance: Instance, baseline: Plan, plan: Plan) -> str:
             text = f"перенесено: {topic(ch['topic'])}, {_dt(ch['old_start'])} → {_dt(ch['new_start'])}"
         else:
             text = f"сменился консультант: {topic(ch['topic'])}, {_dt(ch['new_start'])}"
-        if ch.get("old_consultant") and ch["old_consultant"] != ch["consultant"]:
-            text += f"; ведёт {who} вместо {cname(ch['old_consultant'])}"
+        if other_consultant(ch):
+            text += f"; {swap(ch)}"
         return text
 
     def matters_to(ch: dict, school: str) -> bool:
         """A school is told of a change that concerns it: not of a new school joining its session."""
         if ch["kind"] != "moved" or school not in ch["old_schools"] or school not in ch["schools"]:
             return True
-        return ch["old_start"] != ch["new_start"] or ch.get("old_consultant") not in (None, ch["consultant"])
+        return ch["old_start"] != ch["new_start"] or other_consultant(ch)
 
     by_consultant: dict[str, list[str]] = defaultdict(list)
     by_school: dict[str, list[str]] = defaultdict(list)
@@ -124,7 +130,7 @@ def change_report(instance: Instance, baseline: Plan, plan: Plan) -> str:
     for ch in changes:
         text = line(ch)
         by_consultant[ch["consultant"]].append(text)
-        if ch.get("old_consultant") and ch["old_consultant"] != ch["consultant"]:
+        if other_consultant(ch):
             by_consultant[ch["old_consultant"]].append(text)
         for s in sorted(set(ch["schools"]) | set(ch["old_schools"])):
             if not matters_to(ch, s):
