@@ -117,6 +117,7 @@ def run_replan(time_limit: float, workers: int) -> list[dict]:
             "baseline_after_freeze": sum(1 for s in base.sessions if s.start.date() >= freeze),
             "consultant_sessions_from_june": sum(1 for s in base.sessions
                                                  if s.consultant == cid and s.start.date() >= away),
+            "replan_limit": DEFAULT_REPLAN_TIME_LIMIT, "replan_workers": DEFAULT_REPLAN_WORKERS,
             "replan_seconds": round(t_replan, 2), "replan_changed": sessions_changed(base, new, freeze),
             "replan_coverage": new.score.get("coverage_share"), "replan_violations": len(validate(changed, new)),
             "scratch_seconds": round(t_scratch, 2), "scratch_changed": sessions_changed(base, scratch, freeze),
@@ -289,7 +290,8 @@ def main(argv: list[str] | None = None) -> int:
             lines = [
                 f"Replan (kuzbass, one baseline of {first['baseline_sessions']} sessions,"
                 f" {first['baseline_after_freeze']} of them from the freeze 2022-05-01 on; each row: that consultant"
-                " unavailable from 2022-06-01; replan with the command's defaults (5 s, 2 workers); «changed» = sessions from the freeze on"
+                " unavailable from 2022-06-01; replan with the command's defaults"
+                f" ({first['replan_limit']:g} s, {first['replan_workers']} workers); «changed» = sessions from the freeze on"
                 " that differ from the baseline's (moved, cancelled or added)):",
                 "",
                 "| consultant | their sessions from June | replan s | replan changed | replan coverage |"
