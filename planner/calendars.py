@@ -86,10 +86,10 @@ def calendar_files(
     plus `all.ics`. `stamp` overrides the plan's `DTSTAMP` (see `plan_stamp`).
     """
     stamp = stamp or plan_stamp(instance, plan)
-    return {
-        cal.path: calendar_bytes(instance, plan, cal.title, list(cal.events), key=cal.key)
-        for cal in party_calendars(instance, plan, stamp=stamp, include_activities=include_activities)
-    }
+    calendars = party_calendars(instance, plan, stamp=stamp, include_activities=include_activities)
+    rendered: dict[int, bytes] = {}  # each event's text, by id(event): the events live as long as `calendars`
+    return {cal.path: calendar_bytes(instance, plan, cal.title, list(cal.events), key=cal.key, rendered=rendered)
+            for cal in calendars}
 
 
 def party_calendars(
@@ -270,11 +270,15 @@ def activity_events(instance: Instance, plan: Plan, *, stamp: datetime | None = 
     return events
 
 
-def calendar_bytes(instance: Instance, plan: Plan, title: str, events: list[Event], *, key: str) -> bytes:
+def calendar_bytes(instance: Instance, plan: Plan, title: str, events: list[Event], *, key: str,
+                   rendered: dict[int, bytes] | None = None) -> bytes:
     """One .ics file: the events, the region's VTIMEZONE, NAME / X-WR-CALNAME = `title`.
 
     `key` names the calendar (e.g. "all", "roadmap"); with the instance name it makes the
-    calendar's stable UID.
+    calendar's stable UID. `rendered` (id(event) → its text) lets calendars that share
+    events render each once: a session is in all.ics and in the calendars of its consultant,
+    schools and municipality, and icalendar's line folding was most of the export's time.
+    The bytes are the same either way.
     """
     cal = Calendar.new(
         prodid=PRODID,
@@ -290,7 +294,23 @@ def calendar_bytes(instance: Instance, plan: Plan, title: str, events: list[Even
     for event in events:
         cal.add_component(event)
     cal.add_missing_timezones(first_date=first, last_date=last)  # any other zone an event uses
-    return cal.to_ical()
+    if rendered is None:
+        return cal.to_ical()
+    # A component's text is BEGIN, its properties, its subcomponents' texts, END: render the
+    # calendar without subcomponents and put theirs (events from the cache) before its END.
+    parts, shared = [], {id(e) for e in events}
+    for component in cal.subcomponents:
+        if id(component) in shared:
+            if id(component) not in rendered:
+                rendered[id(component)] = component.to_ical()
+            parts.append(rendered[id(component)])
+        else:
+            parts.append(component.to_ical())
+    cal.subcomponents = []
+    head = cal.to_ical()
+    end = b"END:VCALENDAR\r\n"
+    assert head.endswith(end)
+    return head[: -len(end)] + b"".join(parts) + end
 
 
 # --- the texts of one event ---------------------------------------------------------------

@@ -35,7 +35,9 @@ from models.domain import Format, Plan, School, Session
 from planner.calendars import (
     SESSION_NAMESPACE,
     activity_events,
+    calendar_bytes,
     calendar_files,
+    party_calendars,
     plan_stamp,
     session_uid,
 )
@@ -159,6 +161,22 @@ def test_output_is_byte_for_byte_reproducible_and_independent_of_session_order()
     for data in calendar_files(instance, shuffled).values():
         starts = [e.dtstart.value for e in vevents_vobject(vobject.readOne(data.decode()))]
         assert starts == sorted(starts)
+
+
+def test_each_event_rendered_once_gives_the_same_bytes_as_rendering_each_file_whole():
+    """calendar_files renders a session once for all the calendars that hold it (all.ics, its
+    consultant's, schools', municipality's); the files must be what rendering each calendar
+    on its own gives, byte for byte, cancelled events and activities included."""
+    instance = sample_instance()
+    plan = sample_plan()
+    plan.cancelled = [replace(plan.sessions[0], id="gone", sequence=1)]
+    files = calendar_files(instance, plan)
+    cals = party_calendars(instance, plan)
+    assert sum(len(c.events) for c in cals) > len({id(e) for c in cals for e in c.events})  # events are shared
+    for cal in cals:
+        alone = calendar_bytes(instance, plan, cal.title, list(cal.events), key=cal.key)
+        assert files[cal.path] == alone, cal.path
+    assert b"STATUS:CANCELLED" in files["calendars/all.ics"]
 
 
 # --- times and zones ----------------------------------------------------------------------
