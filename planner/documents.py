@@ -22,17 +22,30 @@ WORKBOOK_FILE = "plan.xlsx"
 REPORT_FILE = "report.html"
 
 
+DOCUMENTS = (APPENDIX_FILE, WORKBOOK_FILE, REPORT_FILE)
+
+
+def build_document(name: str, instance: Instance, plan: Plan) -> bytes:
+    """One document of a plan, in memory (its builder imported here: the Word, Excel and
+    plotly libraries load only where a document is built)."""
+    if name == APPENDIX_FILE:
+        from planner.documents_docx import appendix_docx
+
+        return appendix_docx(instance, plan)
+    if name == WORKBOOK_FILE:
+        from planner.documents_xlsx import plan_xlsx
+
+        return plan_xlsx(instance, plan)
+    if name == REPORT_FILE:
+        from planner.report_html import report_html
+
+        return report_html(instance, plan)
+    raise ValueError(f"unknown document {name!r}")
+
+
 def document_files(instance: Instance, plan: Plan) -> dict[str, bytes]:
     """The three documents of a plan, in memory: {"appendix.docx", "plan.xlsx", "report.html"}."""
-    from planner.documents_docx import appendix_docx
-    from planner.documents_xlsx import plan_xlsx
-    from planner.report_html import report_html
-
-    return {
-        APPENDIX_FILE: appendix_docx(instance, plan),
-        WORKBOOK_FILE: plan_xlsx(instance, plan),
-        REPORT_FILE: report_html(instance, plan),
-    }
+    return {name: build_document(name, instance, plan) for name in DOCUMENTS}
 
 
 def register(sub: argparse._SubParsersAction) -> None:

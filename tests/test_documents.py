@@ -404,6 +404,29 @@ def test_document_files_are_the_three_documents(instance, plan):
     assert files["report.html"].startswith(b"<!DOCTYPE html>")
 
 
+def test_outputs_built_in_forked_processes_equal_those_built_in_turn(instance, plan, monkeypatch):
+    """output_files builds the three documents in forked processes; where it cannot fork it
+    builds them here. Both give the same files: byte for byte, and for the Word and Excel
+    zips every part but the zip's timestamps and the creation time in docProps/core.xml."""
+    import planner.pipeline as pipeline
+
+    forked = pipeline.output_files(instance, plan)
+    monkeypatch.setattr(pipeline, "_fork_pool", lambda workers: None)
+    in_turn = pipeline.output_files(instance, plan)
+    assert sorted(forked) == sorted(in_turn)
+    assert {"appendix.docx", "plan.xlsx", "report.html", "plan.json", "calendars/all.ics"} <= set(forked)
+    zips = ("appendix.docx", "plan.xlsx")
+    assert {k: v for k, v in forked.items() if k not in zips} == {k: v for k, v in in_turn.items() if k not in zips}
+
+    def parts(data: bytes) -> dict[str, bytes]:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            return {n: z.read(n) for n in z.namelist() if n != "docProps/core.xml"}
+
+    for name in zips:
+        assert parts(forked[name]) == parts(in_turn[name]), name
+    assert docx.Document(io.BytesIO(forked["appendix.docx"])).tables
+
+
 def test_export_commands_write_beside_the_plan_and_into_out(tmp_path, plan, capsys):
     folder = tmp_path / "inst"
     instance = sample_instance(folder)
