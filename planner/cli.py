@@ -100,5 +100,18 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERNAL
 
 
+def run() -> None:
+    """The `planner` command: `main`, then an immediate exit. Every file is written and
+    closed by then; skipping the interpreter's teardown of pandas, plotly and OR-Tools
+    saves ~0.2–0.3 s per command (measured on Kuzbass), which a 5-second what-if feels."""
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (`planner … | head`): nothing left to say
+            pass
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
