@@ -38,6 +38,10 @@ class SolveOptions:
     relative_gap: float = 0.01
     # Phase 2a/2b: the month-free relaxation (bound and start); plain solves only.
     relaxation: bool = True
+    # Replanning: the local repair (its two searches) ends by this share of the time limit;
+    # the full search (phase 2) gets what is left, if the repair is not proven and that is
+    # at least MIN_FULL_SEARCH.
+    repair_share: float = 0.8
 
 
 @dataclass
@@ -80,12 +84,24 @@ def num(value: float | None) -> str:
     return "—" if value is None else f"{value:,.0f}".replace(",", "\u00a0")
 
 
+MIN_FULL_SEARCH = 1.0
+"""Seconds below which a replan does not start the full search after its repair: presolving
+the full Kuzbass model alone takes ~0.6 s on 2 workers."""
+
 LARGE_FULL_MODEL = 50_000
 """Variables of the full month model above which a plain solve stops after phase 2b (the
 relaxation's choice laid out over months) instead of searching the full model (2c): memory."""
 
 
-def _solver(limit: float, opts: SolveOptions) -> cp_model.CpSolver:
+REPAIR_SUBSOLVERS = ("max_lp",)
+"""The repair's full-problem search when it has at most 2 workers. CP-SAT's default for 2
+workers is `default_lp` plus LNS, which never moves the bound of the repair's model and
+improved slowly; `max_lp` (the full LP relaxation) proved the repair optimal on Kuzbass
+dropouts in 0.5–2 s on 2 workers, where the default was still 20–40 % above it after 1.5 s.
+Above 2 workers CP-SAT's own portfolio already includes max_lp."""
+
+
+def _solver(limit: float, opts: SolveOptions, subsolvers: tuple[str, ...] = ()) -> cp_model.CpSolver:
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(0.5, limit)
     solver.parameters.num_workers = opts.workers
@@ -93,6 +109,8 @@ def _solver(limit: float, opts: SolveOptions) -> cp_model.CpSolver:
     # One presolve round instead of three: on Kuzbass that is ~1 s less per solve, which a
     # 5-second replan (four solves) cannot spare; the search itself is not slower.
     solver.parameters.max_presolve_iterations = 1
+    if subsolvers and opts.workers <= 2:
+        solver.parameters.subsolvers.extend(subsolvers)
     return solver
 
 
@@ -127,6 +145,7 @@ def solve_consultations(
         candidate, cand_cov = cm.values_from_groups(greedy_groups(instance))
         hint_source = "greedy"
     upper = cm.coverage_upper_bound()
+    repaired: Repair | None = None
     # Phase 2's terms (built now: the replan repair below minimises them too).
     terms = cm.soft_terms()
     changes = cm.change_terms()  # replanning only: sessions/schools changed vs the baseline
@@ -135,9 +154,9 @@ def solve_consultations(
     if hint_plan is not None and candidate is not None and not (cand_cov >= upper and _feasible(cm, candidate, opts)):
         # The baseline no longer fits (that is why we replan): repair it first, keeping its
         # sessions where they still may be, so that what follows starts from few changes.
-        repaired = _repair(cm, candidate, coverage, objective, opts, report)
+        repaired = _repair(cm, candidate, coverage, objective, opts, t0 + opts.repair_share * opts.time_limit, report)
         if repaired is not None:
-            candidate, cand_cov = repaired
+            candidate, cand_cov = repaired.values, repaired.coverage
             hint_source = "repaired baseline"
             say(f"  базовый план починен: покрытие {num(cand_cov)} из {num(upper)}")
 
@@ -184,15 +203,17 @@ def solve_consultations(
 
     def time_left() -> float:
         """Seconds of the time limit left for phase 2, the date phase's share kept back."""
-        return max(1.0, opts.time_limit - (time.monotonic() - t0) - min(opts.dates_limit, 0.15 * opts.time_limit))
+        return opts.time_limit - (time.monotonic() - t0) - min(opts.dates_limit, 0.15 * opts.time_limit)
 
     # Phase 2a/2b (plain solve only): the month-free relaxation proves a lower bound and
     # picks schools' topics; the full model then lays that choice out over the months.
     lower, start = None, None
     if model_options is None and opts.relaxation:
-        lower, start = _relaxed_start(cm, best1, time_left(), opts, say, report)
+        lower, start = _relaxed_start(cm, best1, max(1.0, time_left()), opts, say, report)
         if start is not None:
             hint, hint_source = start[1], "relaxation"
+    elif hint_source == "repaired baseline" and repaired is not None:
+        start = (repaired.objective, hint)  # the plan in hand: phase 2 must beat it
     _set_hint(cm, hint)
 
     # Memory: phase 2c solves the full model on every worker. On 300 schools without curators
@@ -209,10 +230,22 @@ def solve_consultations(
         p2 = PhaseResult("soft", "OPTIMAL" if start[0] <= lower else "FEASIBLE", start[0], float(lower), 0.0,
                          len(model.proto.variables), len(model.proto.constraints))
         month = cm.read(lambda v: hint.get(v.index, 0))
+    elif start is not None and lower is None and repaired is not None and (
+            repaired.proven or time_left() < MIN_FULL_SEARCH):
+        # A replan's repair is the answer when it is proven the fewest changes for the touched
+        # schools with every other school held (in 16 Kuzbass dropouts the full search never
+        # improved on such a repair), or when a full search would be too short to do more
+        # than presolve.
+        say("Фаза 2: починка доказанно лучшая при прочих школах как были — полный поиск не нужен"
+            if repaired.proven else
+            f"Фаза 2: на полный поиск осталось {max(0.0, time_left()):.1f} с — беру починенный план")
+        p2 = PhaseResult("soft", "FEASIBLE", start[0], None, 0.0, len(model.proto.variables),
+                         len(model.proto.constraints))
+        month = cm.read(lambda v: hint.get(v.index, 0))
     else:
         if lower is not None:
             model.add(objective >= lower)  # valid (the relaxation's bound); helps the search prove it
-        solver = _solver(time_left(), opts)
+        solver = _solver(max(1.0, time_left()), opts)
         solver.parameters.relative_gap_limit = opts.relative_gap
         say("Фаза 2: поездки, ранний старт программ, равномерная нагрузка…")
         status2 = solver.solve(model, _Progress("фаза 2", opts.progress, t0))
@@ -317,19 +350,30 @@ def _set_hint(cm: ConsultationModel, values: dict[int, int]) -> None:
     hint.values.extend(values.get(i, 0) for i in order)
 
 
-def _repair(cm: ConsultationModel, baseline: dict[int, int], coverage, objective,
-            opts: SolveOptions, report: SolveReport | None = None) -> tuple[dict[int, int], int] | None:
+@dataclass
+class Repair:
+    values: dict[int, int]  # every variable of the model
+    coverage: int
+    objective: float
+    proven: bool  # both searches optimal: the fewest changes with every untouched school held
+
+
+def _repair(cm: ConsultationModel, baseline: dict[int, int], coverage, objective, opts: SolveOptions,
+            deadline: float, report: SolveReport | None = None) -> Repair | None:
     """Replanning, a local repair of the baseline: what the change touched is re-planned,
     the rest is held. Held: every school the change did not touch keeps its attendances and
     visits exactly, and every baseline session that still may be held stays (counts at
     least the baseline's). Touched: schools that lost an attendance or a visit (a session
     gone, a month closed) or have a need the baseline does not meet (new risks, a new
-    school). Two small searches: the most coverage, then (coverage kept, a constraint that
-    stays: phase 2 requires at least as much) phase 2's own objective — changes, travel,
-    sessions, … — so that the repair is a sensible plan even when phase 2 has no time
-    left. None if nothing is found (e.g. a lowered capacity under a held session): phase 1
-    then starts afresh."""
-    opt, model = cm.opt, cm.model
+    school). Two small searches, both done by `deadline`: the most coverage (a third of the
+    time at most), then (coverage kept, a constraint that stays: phase 2 requires at least
+    as much) phase 2's own objective — changes, travel, sessions, … On Kuzbass dropouts
+    this second search is usually proven optimal in 0.1–1.5 s (`REPAIR_SUBSOLVERS`), and
+    the full search after it did not improve on it in any of 16 dropouts (5 s each), so a
+    replan gives the repair most of its time (`SolveOptions.repair_share`).
+    None if nothing is found (e.g. a lowered capacity under a held session): phase 1 then
+    starts afresh."""
+    opt = cm.opt
     touched: set[str] = set()
     for (s, t, m) in opt.baseline_attend or ():
         var = cm.attend.get((s, t, m))
@@ -346,23 +390,37 @@ def _repair(cm: ConsultationModel, baseline: dict[int, int], coverage, objective
     for (s, _t, _c, _m), var in cm.verify.items():
         visits.setdefault(s, []).append(var)
     touched |= {s for s, vars_ in visits.items() if not any(baseline.get(v.index, 0) for v in vars_)}
-    ranges: dict[int, tuple[int, int]] = {}
+    schools_held: dict[int, tuple[int, int]] = {}
     for key, var in [*cm.attend.items(), *cm.verify.items()]:
         if key[0] not in touched:
             value = baseline.get(var.index, 0)
-            ranges[var.index] = (value, value)
+            schools_held[var.index] = (value, value)
+    counts_held: dict[int, tuple[int, int]] = {}
     for var in cm.count.values():
         base = baseline.get(var.index, 0)
         if base > 0:
-            hi = domain_max(model, var.index)
-            ranges[var.index] = (min(base, hi), hi)
-    limit = min(2.0, 0.3 * opts.time_limit)
-    hint, best = baseline, -1
+            hi = domain_max(cm.model, var.index)
+            counts_held[var.index] = (min(base, hi), hi)
+    # Held sessions may not fit together any more (a consultant away for part of a month has
+    # fewer days in it): then only the untouched schools are held, their sessions re-counted.
+    for ranges in ({**schools_held, **counts_held}, schools_held):
+        found = _repair_search(cm, ranges, baseline, coverage, objective, opts, deadline, report)
+        if found != "infeasible":
+            return found
+    return None
+
+
+def _repair_search(cm: ConsultationModel, ranges: dict[int, tuple[int, int]], baseline: dict[int, int], coverage,
+                   objective, opts: SolveOptions, deadline: float,
+                   report: SolveReport | None) -> Repair | None | str:
+    """The repair's two searches with `ranges` held; "infeasible" if nothing fits them."""
+    model = cm.model
+    hint, best, value, proven = baseline, -1, 0.0, True
     with ExitStack() as stack:
         try:
             stack.enter_context(narrowed_domains(model, ranges))
         except ValueError:  # a held value the changed model no longer allows
-            return None
+            return "infeasible"
         for step in ("coverage", "objective"):
             if step == "coverage":
                 model.maximize(coverage)
@@ -370,23 +428,32 @@ def _repair(cm: ConsultationModel, baseline: dict[int, int], coverage, objective
                 model.add(coverage >= best)
                 model.minimize(objective)
             _set_hint(cm, hint)
-            solver = _solver(limit / 2, opts)
+            # Coverage is quick (0.1–0.6 s on Kuzbass); the fewest changes get the rest.
+            left = deadline - time.monotonic()
+            limit = max(1.0, left / 3) if step == "coverage" else left
+            solver = _solver(limit, opts, REPAIR_SUBSOLVERS)
             status = solver.solve(model)
             ok = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
             if report is not None:
                 report.phases.append(PhaseResult(f"repair_{step}", status_name(solver, status),
                                                  solver.objective_value if ok else None,
                                                  solver.best_objective_bound if ok else None, solver.wall_time))
+            if status == cp_model.INFEASIBLE and step == "coverage":
+                model.clear_hints()
+                model.clear_objective()
+                return "infeasible"
+            proven = proven and status == cp_model.OPTIMAL
             if not ok:
                 break
             # Every variable, the objective's helpers included: a complete hint for the next step.
             hint = dict(enumerate(solver.response_proto.solution))
             best = round(solver.value(coverage))
+            value = solver.value(objective)  # of the whole solution, whichever step found it
     model.clear_hints()
     model.clear_objective()
     if hint is baseline:
         return None
-    return hint, best
+    return Repair(hint, best, value, proven)
 
 
 def _pin_full_classes(cm: ConsultationModel, values: dict[int, int]) -> None:

@@ -941,3 +941,56 @@ def test_curator_away_after_the_freeze_is_the_reason_of_a_lost_visit(base, tmp_p
     assert lost["verification"].code == "verifier_unavailable"
     assert "C2" in lost["verification"].reason
     assert f"после даты заморозки {freeze:%d.%m.%Y}" in lost["verification"].reason
+
+
+# --- the repair and the full search after it ---------------------------------------------
+
+
+def _dropout(base: Base, tmp_path: Path) -> Scenario:
+    c1_later = [s for s in after(base.plan) if s.consultant == "C1"]
+    assert c1_later, "baseline needs a C1 session after the freeze"
+    start = min(s.start.date() for s in c1_later)
+    return scenario(tmp_path, f"[[consultant_unavailable]]\nconsultant = \"C1\"\nfrom = {start}\nto = 2022-06-30\n")
+
+
+def test_a_proven_repair_is_the_answer_without_a_full_search(base, tmp_path):
+    """The repair proves the fewest changes with every untouched school held: the replan then
+    stops there (phase 2 does not search), and its plan is the repair's."""
+    sc = _dropout(base, tmp_path)
+    inst, plan = run_replan(base, sc)
+    phases = {p["name"]: p for p in plan.meta["phases"]}
+    assert phases["repair_coverage"]["status"] == "OPTIMAL"
+    assert phases["repair_objective"]["status"] == "OPTIMAL"
+    assert plan.meta["phase2_hint"] == "repaired baseline"
+    assert phases["soft"]["seconds"] == 0.0
+    assert plan.objective == phases["repair_objective"]["objective"]
+
+
+def test_an_unproven_repair_is_followed_by_the_full_search(base, tmp_path, monkeypatch):
+    """A repair stopped by its time (not proven) is only a start: phase 2 searches the full
+    model from it, and keeps it unless it finds better."""
+    import models.solve as solve
+
+    real = solve._repair
+
+    def unproven(*args, **kwargs):
+        found = real(*args, **kwargs)
+        return dataclasses.replace(found, proven=False) if found is not None else None
+
+    monkeypatch.setattr(solve, "_repair", unproven)
+    sc = _dropout(base, tmp_path)
+    inst, plan = run_replan(base, sc)
+    phases = {p["name"]: p for p in plan.meta["phases"]}
+    assert phases["soft"]["seconds"] > 0
+    assert plan.objective is not None and plan.objective <= phases["repair_objective"]["objective"]
+
+
+def test_a_small_replan_searches_the_repair_with_the_lp_subsolver():
+    """On at most 2 workers the repair's search is max_lp (the full LP relaxation): CP-SAT's
+    2-worker default never moved the repair's bound. With more workers CP-SAT's own
+    portfolio is kept."""
+    from models.solve import REPAIR_SUBSOLVERS, _solver
+
+    assert list(_solver(1.0, SolveOptions(workers=2), REPAIR_SUBSOLVERS).parameters.subsolvers) == ["max_lp"]
+    assert list(_solver(1.0, SolveOptions(workers=8), REPAIR_SUBSOLVERS).parameters.subsolvers) == []
+    assert list(_solver(1.0, SolveOptions(workers=2)).parameters.subsolvers) == []
