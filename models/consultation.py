@@ -565,11 +565,31 @@ class ConsultationModel:
             changed_sessions.append(diff)
         changed_schools = []
         base_att = opt.baseline_attend or set()
+        # A baseline session whose schools change is changed too (its event is updated for
+        # the consultant and every school in it): one per (topic, month, place) of the
+        # baseline whose schools differ — `expand_groups_keeping` then puts a joining school
+        # into a new session of the group if there is one, else into one kept session.
+        base_groups = {(t, m, self._mun(s, t)) for (s, t, m) in base_att if s in self.inst.schools}
+        differs: dict[tuple, list] = defaultdict(list)
         for key, var in self.attend.items():
             if key in opt.frozen_attend:  # history: fixed, never a change
                 continue
-            changed_schools.append(1 - var if key in base_att else var)
+            diff = 1 - var if key in base_att else var
+            changed_schools.append(diff)
+            group = (key[1], key[2], self._mun(key[0], key[1]))
+            if group in base_groups:
+                differs[group].append(diff)
         changed_schools.extend(1 for key in base_att if key not in self.attend)
+        for group in sorted(base_groups, key=str):
+            if any(key not in self.attend for key in base_att if (key[1], key[2]) == group[:2]
+                   and self._mun(key[0], key[1]) == group[2]):
+                changed_sessions.append(1)  # a school of it can no longer attend: changed anyway
+                continue
+            if differs.get(group):
+                flag = m.new_bool_var(f"group_changed[{group}]")
+                for diff in differs[group]:
+                    m.add(flag >= diff)
+                changed_sessions.append(flag)
         base_ver = opt.baseline_verify or set()
         for key, var in self.verify.items():
             if key in opt.frozen_verify:

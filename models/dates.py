@@ -22,9 +22,9 @@ from zoneinfo import ZoneInfo
 
 from ortools.sat.python import cp_model
 
-from models.calendar_days import Month
+from models.calendar_days import Month, month_of
 from models.consultation import MonthSession
-from models.domain import Format, Instance, Session
+from models.domain import Format, Instance, Session, Stage
 from models.index import Index, OnsiteTiming
 
 
@@ -67,6 +67,69 @@ def expand_groups(inst: Instance, ix: Index, groups: list[MonthSession]) -> list
                 timing = ix.onsite_timing(g.consultant, g.municipality, topic.duration_min)
             out.append(Pending(g.topic, g.consultant, g.month, g.municipality if timing else None,
                                tuple(sorted(chunk)), timing, topic.duration_min))
+    return out
+
+
+def expand_groups_keeping(inst: Instance, ix: Index, groups: list[MonthSession],
+                          baseline: list[Session]) -> list[Pending]:
+    """Replanning: `expand_groups`, but each baseline session keeps its schools where it can.
+
+    The schools of a (topic, month, place) — of a (topic, consultant, month, place) for
+    verification visits — are pooled over its consultants' sessions (the month model fixes
+    how many each consultant holds, not which schools go to which). `expand_groups` deals
+    them out in turn, so one school more or less reshuffles every session of the group:
+    each then counts as changed, gets a new SEQUENCE and notifies all its schools. Here a
+    baseline session of the group whose consultant still has a session there keeps those of
+    its schools that still attend (up to the capacity); the other schools go into the
+    group's remaining sessions (evenly), and only when those are used up into the room left
+    in kept ones. Every session stays within capacity and each consultant within the month
+    model's count, so every rule the month model checked still holds."""
+    verification = {t for t, topic in inst.topics.items() if topic.stage == Stage.VERIFICATION}
+
+    def key(topic: str, consultant: str, month: Month, place: str | None) -> tuple:
+        return (topic, month, place) + ((consultant,) if topic in verification else ())
+
+    slots: dict[tuple, list[str]] = defaultdict(list)  # key -> one consultant per session
+    pooled: dict[tuple, list[str]] = defaultdict(list)
+    for g in groups:
+        k = key(g.topic, g.consultant, g.month, g.municipality)
+        slots[k] += [g.consultant] * g.count
+        pooled[k] += g.schools
+    before: dict[tuple, list[Session]] = defaultdict(list)
+    for s in baseline:
+        topic = inst.topics.get(s.topic)
+        if topic is not None:
+            place = s.municipality if topic.format == Format.ONSITE else None
+            before[key(s.topic, s.consultant, month_of(s.start.date()), place)].append(s)
+
+    out: list[Pending] = []
+    for k in sorted(slots, key=str):
+        topic = inst.topics[k[0]]
+        cap = topic.capacity
+        left = set(pooled[k])
+        free = list(slots[k])
+        sessions: list[tuple[str, list[str]]] = []
+        for old in sorted(before.get(k, []), key=lambda s: (s.start, s.id)):
+            kept = [x for x in old.schools if x in left][:cap]
+            if kept and old.consultant in free:
+                free.remove(old.consultant)
+                left -= set(kept)
+                sessions.append((old.consultant, kept))
+        rest = sorted(left)
+        opened = free[: min(len(free), -(-len(rest) // cap))]
+        if opened:
+            take = rest[: len(opened) * cap]
+            rest = rest[len(take):]
+            sessions += [(c, take[i:: len(opened)]) for i, c in enumerate(opened)]
+        for _c, members in sessions:
+            room = cap - len(members)
+            members += rest[:room]
+            rest = rest[room:]
+        assert not rest, f"{k}: more schools than the sessions hold"
+        for c, members in sessions:
+            timing = ix.onsite_timing(c, k[2], topic.duration_min) if topic.format == Format.ONSITE else None
+            out.append(Pending(topic.id, c, k[1], k[2] if timing else None, tuple(sorted(members)), timing,
+                               topic.duration_min))
     return out
 
 

@@ -6,8 +6,10 @@ Given the (changed) instance, a baseline plan and a freeze date F:
   and the `changed_sessions` / `changed_schools` penalties against the baseline's later
   sessions (weights in `[weights]`: a changed or cancelled session costs
   `changed_session`, each school whose attendance differs costs `changed_school`); coverage
-  still comes first (phase 1), then few changes together with the usual terms (phase 2),
-  and the baseline is the solver's hint;
+  still comes first, then few changes together with the usual terms;
+- the search (`models.solve`): a local repair of the baseline (schools the change did not
+  touch held as they were, the touched ones re-planned: coverage, then the objective); a
+  repair proven optimal is the answer, else it starts the full search (phase 2);
 - dates prefer each surviving session's baseline day; a surviving session keeps its id.
   One whose time, municipality or schools changed gets `sequence + 1`; a baseline session
   with no successor goes to `plan.cancelled` with `sequence + 1`.
@@ -94,7 +96,7 @@ def replan(instance: Instance, baseline: Plan, freeze: date, opts: SolveOptions 
         return best.start.date(), best.id
 
     plan, _report = solve_consultations(instance, opts, options, pinned=history, preferred=preferred,
-                                        hint_plan=baseline, topic_first_day=topic_first_day)
+                                        hint_plan=baseline, topic_first_day=topic_first_day, keep_schools_of=future)
     return finish_replan(instance, baseline, plan, freeze, scenario_name)
 
 

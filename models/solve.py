@@ -16,7 +16,7 @@ from ortools.sat.python import cp_model
 
 from models.consultation import ConsultationModel, ModelOptions, MonthSolution
 from models.cp_domains import domain_max, fixed_domains, narrowed_domains, status_name
-from models.dates import Pending, expand_groups, place_on_days
+from models.dates import Pending, expand_groups, expand_groups_keeping, place_on_days
 from models.domain import Instance, Plan, Session
 from models.greedy import greedy_groups
 from models.relaxation import fixed_choice, month_free_relaxation
@@ -122,8 +122,11 @@ def solve_consultations(
     preferred: Callable[[Pending], tuple[object, object]] | None = None,
     hint_plan: Plan | None = None,
     topic_first_day: dict[str, date] | None = None,
+    keep_schools_of: list[Session] | None = None,
 ) -> tuple[Plan, SolveReport]:
-    """Plan the consultation graph. `pinned` sessions (replanning history) are kept as they are."""
+    """Plan the consultation graph. `pinned` sessions (replanning history) are kept as they are;
+    the sessions in `keep_schools_of` (a replan's baseline after the freeze) keep their
+    schools where the new month plan allows (`expand_groups_keeping`)."""
     opts = opts or SolveOptions()
     say = opts.progress or (lambda _msg: None)
     t0 = time.monotonic()
@@ -267,7 +270,10 @@ def solve_consultations(
 
     # Dates.
     say("Расставляю даты и время…")
-    pending = expand_groups(instance, cm.ix, month.groups)
+    if keep_schools_of is None:
+        pending = expand_groups(instance, cm.ix, month.groups)
+    else:
+        pending = expand_groups_keeping(instance, cm.ix, month.groups, keep_schools_of)
     if preferred is not None:
         for p in pending:
             p.preferred_day, p.keep_id = preferred(p)
@@ -366,13 +372,14 @@ def _repair(cm: ConsultationModel, baseline: dict[int, int], coverage, objective
     least the baseline's). Touched: schools that lost an attendance or a visit (a session
     gone, a month closed) or have a need the baseline does not meet (new risks, a new
     school). Two small searches, both done by `deadline`: the most coverage (a third of the
-    time at most), then (coverage kept, a constraint that stays: phase 2 requires at least
-    as much) phase 2's own objective — changes, travel, sessions, … On Kuzbass dropouts
-    this second search is usually proven optimal in 0.1–1.5 s (`REPAIR_SUBSOLVERS`), and
-    the full search after it did not improve on it in any of 16 dropouts (5 s each), so a
-    replan gives the repair most of its time (`SolveOptions.repair_share`).
-    None if nothing is found (e.g. a lowered capacity under a held session): phase 1 then
-    starts afresh."""
+    time, at least 1 s), then (coverage kept, a constraint that stays: phase 2 requires at
+    least as much) phase 2's own objective — changes, travel, sessions, … On Kuzbass
+    dropouts this second search is usually proven optimal in 0.1–2 s (`REPAIR_SUBSOLVERS`),
+    and the full search after it did not improve on it in any of 16 dropouts (5 s each), so
+    a replan gives the repair most of its time (`SolveOptions.repair_share`).
+    If the held sessions no longer fit together (a consultant away for part of a month has
+    fewer days in it), only the untouched schools are held. None if even that finds
+    nothing (e.g. a lowered capacity under a held school): phase 1 then starts afresh."""
     opt = cm.opt
     touched: set[str] = set()
     for (s, t, m) in opt.baseline_attend or ():

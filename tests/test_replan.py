@@ -994,3 +994,125 @@ def test_a_small_replan_searches_the_repair_with_the_lp_subsolver():
     assert list(_solver(1.0, SolveOptions(workers=2), REPAIR_SUBSOLVERS).parameters.subsolvers) == ["max_lp"]
     assert list(_solver(1.0, SolveOptions(workers=8), REPAIR_SUBSOLVERS).parameters.subsolvers) == []
     assert list(_solver(1.0, SolveOptions(workers=2)).parameters.subsolvers) == []
+
+
+# --- a session's schools: kept where they can be, and a change of them costs a session ------
+
+
+def _online(id_: str, consultant: str, day: int, schools: list[str], topic_: str = "T1") -> Session:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    start = datetime(2022, 5, day, 10, 0, tzinfo=ZoneInfo("Asia/Novokuznetsk"))
+    return Session(id_, topic_, consultant, start, start + timedelta(minutes=90), "online", None, tuple(schools))
+
+
+def _split(base: Base, groups, baseline) -> list[tuple[str, tuple[str, ...]]]:
+    from models.dates import expand_groups_keeping
+    from models.index import Index
+
+    return sorted((p.consultant, p.schools) for p in expand_groups_keeping(base.inst, Index(base.inst), groups, baseline))
+
+
+def test_a_session_keeps_its_schools_when_another_session_of_its_group_loses_one(base):
+    """T1 (capacity 2) in May: C1 holds {S1, S2} and {S3, S4}; S2 no longer attends. The
+    other session stays as it was; dealing the three schools out in turn would change both."""
+    from models.consultation import MonthSession
+    from models.dates import expand_groups
+    from models.index import Index
+
+    assert base.inst.topics["T1"].capacity == 2
+    before = [_online("a", "C1", 10, ["S1", "S2"]), _online("b", "C1", 17, ["S3", "S4"])]
+    groups = [MonthSession("T1", "C1", "2022-05", None, 2, ["S1", "S3", "S4"])]
+    assert _split(base, groups, before) == [("C1", ("S1",)), ("C1", ("S3", "S4"))]
+    dealt = sorted(p.schools for p in expand_groups(base.inst, Index(base.inst), groups))
+    assert ("S3", "S4") not in dealt  # what the plain split does: both sessions change
+
+
+def test_a_joining_school_takes_a_new_session_first_then_room_in_a_kept_one(base):
+    from models.consultation import MonthSession
+
+    before = [_online("a", "C1", 10, ["S1", "S2"])]
+    # A second session in the month plan: S3 goes there, {S1, S2} is untouched.
+    two = [MonthSession("T1", "C1", "2022-05", None, 2, ["S1", "S2", "S3"])]
+    assert _split(base, two, before) == [("C1", ("S1", "S2")), ("C1", ("S3",))]
+    # One session only, with room: S3 joins the kept one.
+    before = [_online("a", "C1", 10, ["S1"])]
+    one = [MonthSession("T1", "C1", "2022-05", None, 1, ["S1", "S3"])]
+    assert _split(base, one, before) == [("C1", ("S1", "S3"))]
+    # Another consultant now holds the group's only session: nothing is kept, all is placed.
+    moved = [MonthSession("T1", "C2", "2022-05", None, 1, ["S1", "S2"])]
+    assert _split(base, moved, [_online("a", "C1", 10, ["S1", "S2"])]) == [("C2", ("S1", "S2"))]
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_the_kept_split_places_every_school_once_within_capacity_and_counts(base, data):
+    from collections import Counter
+
+    from models.consultation import MonthSession
+
+    schools = ["S1", "S2", "S3", "S4", "S5"]
+    counts = {c: data.draw(st.integers(0, 3), label=f"sessions of {c}") for c in ("C1", "C2")}
+    room = 2 * sum(counts.values())
+    members = data.draw(st.lists(st.sampled_from(schools), unique=True, max_size=min(5, room)), label="schools")
+    groups, rest = [], list(members)
+    for c, n in counts.items():  # the month model's split: each consultant ≤ n × capacity
+        take, rest = rest[: 2 * n], rest[2 * n:]
+        if n:
+            groups.append(MonthSession("T1", c, "2022-05", None, n, take))
+    before = [_online(f"b{i}", data.draw(st.sampled_from(["C1", "C2"])), 2 + i,
+                      data.draw(st.lists(st.sampled_from(schools), unique=True, min_size=1, max_size=2)))
+              for i in range(data.draw(st.integers(0, 4), label="baseline sessions"))]
+    split = _split(base, groups, before)
+    placed = [s for _c, ss in split for s in ss]
+    assert sorted(placed) == sorted(members)
+    assert all(1 <= len(ss) <= 2 for _c, ss in split)
+    per = Counter(c for c, _ss in split)
+    assert all(per[c] <= counts[c] for c in per)
+    # A baseline session whose consultant still holds one and whose schools all still attend is kept.
+    if len(before) == 1 and set(before[0].schools) <= set(members) and counts[before[0].consultant]:
+        assert (before[0].consultant, tuple(sorted(before[0].schools))) in split
+
+
+def test_a_change_of_a_sessions_schools_costs_a_changed_session(base):
+    """changed_sessions counts a baseline (topic, month, place) whose schools differ, even if
+    its number of sessions is the same; the unchanged baseline costs nothing. The change
+    terms are tested alone: their own constraints in a model of their own, every decision
+    fixed (the rest of the month model is not asked whether the school fits)."""
+    from ortools.sat.python import cp_model
+
+    from models.consultation import ConsultationModel, ModelOptions
+    from models.cp_domains import fixed_domains
+    from models.replan import _month_level
+
+    freeze = HORIZON_START
+    fc, fa, fv = _month_level(base.inst, [])
+    bc, ba, bv = _month_level(base.inst, base.plan.sessions)
+
+    def costs(extra: set) -> dict[str, int]:
+        cm = ConsultationModel(base.inst, ModelOptions(
+            frozen_counts=fc, frozen_attend=fa, frozen_verify=fv, first_free_month=month_of(freeze),
+            free_from=freeze, baseline_counts=bc, baseline_attend=ba, baseline_verify=bv))
+        before = len(cm.model.proto.constraints)
+        terms = cm.change_terms()
+        alone = cp_model.CpModel()
+        alone.proto.variables.extend(cm.model.proto.variables)
+        constraints = cm.model.proto.constraints
+        alone.proto.constraints.extend(constraints[i] for i in range(before, len(constraints)))
+        values, _cov = cm.values_from_plan(base.plan)
+        fixed = {var.index: (1 if key in extra else values.get(var.index, 0)) for key, var in cm.attend.items()}
+        fixed |= {var.index: values.get(var.index, 0) for var in [*cm.verify.values(), *cm.count.values()]}
+        alone.minimize(sum(expr for expr, _w in terms.values()))
+        solver = cp_model.CpSolver()
+        solver.parameters.num_workers = 1
+        with fixed_domains(alone, fixed):
+            assert solver.solve(alone) == cp_model.OPTIMAL
+        return {name: solver.value(expr) for name, (expr, _w) in terms.items()}
+
+    model = ConsultationModel(base.inst)
+    groups = {(t, m) for (_s, t, m) in ba if base.inst.topics[t].format == "online"}
+    joined = next((s, t, m) for (t, m) in sorted(groups) for s in sorted(base.inst.schools)
+                  if (s, t, m) not in ba and (s, t, m) in model.attend)
+    assert costs(set()) == {"changed_sessions": 0, "changed_schools": 0}
+    assert costs({joined}) == {"changed_sessions": 1, "changed_schools": 1}
