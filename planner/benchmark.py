@@ -77,11 +77,28 @@ def _reference_counts(path: Path) -> dict[tuple[str, str, str], int]:
     return counts
 
 
-def run_replan(time_limit: float, workers: int) -> list[dict]:
-    """Kuzbass: one baseline; for each of the (up to) three consultants with the most sessions
-    from June, that consultant unavailable from June → replan (5 s) vs a from-scratch re-solve."""
-    import dataclasses
+HARD_DROPOUT = "C07"
+"""Kuzbass's hardest dropout: the only consultant for T07, T10, T22 and T30, whose online
+sessions hold up to 30 schools; each must then be covered by other topics."""
+
+
+def _dropouts(base, freeze, away) -> list[str]:
+    """The (up to) three consultants with the most sessions from June, and HARD_DROPOUT when
+    it has sessions from June."""
     from collections import Counter
+
+    later = Counter(s.consultant for s in base.sessions if s.start.date() >= away) or \
+        Counter(s.consultant for s in base.sessions if s.start.date() >= freeze)
+    chosen = [cid for cid, _n in later.most_common(3)]
+    if HARD_DROPOUT in later and HARD_DROPOUT not in chosen:
+        chosen.append(HARD_DROPOUT)
+    return chosen
+
+
+def run_replan(time_limit: float, workers: int, seed: int = 0) -> list[dict]:
+    """Kuzbass: one baseline (solver seed `seed`); for each consultant of `_dropouts`, that
+    consultant unavailable from June → replan (the command's defaults) vs a from-scratch re-solve."""
+    import dataclasses
     from datetime import date
 
     from models.calendar_days import DateRange
@@ -92,13 +109,11 @@ def run_replan(time_limit: float, workers: int) -> list[dict]:
 
     with tempfile.TemporaryDirectory() as tmp:
         instance, firsts = _load("kuzbass", Path(tmp))
-    base, _ = solve_consultations(instance, SolveOptions(time_limit=time_limit, workers=workers),
+    base, _ = solve_consultations(instance, SolveOptions(time_limit=time_limit, workers=workers, seed=seed),
                                   topic_first_day=firsts)
     freeze, away = date(2022, 5, 1), date(2022, 6, 1)
-    later = Counter(s.consultant for s in base.sessions if s.start.date() >= away) or \
-        Counter(s.consultant for s in base.sessions if s.start.date() >= freeze)
     rows = []
-    for cid, _n in later.most_common(3):
+    for cid in _dropouts(base, freeze, away):
         c = instance.consultants[cid]
         changed = dataclasses.replace(instance, consultants={
             **instance.consultants,
@@ -113,7 +128,7 @@ def run_replan(time_limit: float, workers: int) -> list[dict]:
                                          topic_first_day=firsts)
         t_scratch = time.monotonic() - t0
         rows.append({
-            "consultant": cid, "baseline_sessions": len(base.sessions),
+            "baseline": seed, "consultant": cid, "baseline_sessions": len(base.sessions),
             "baseline_after_freeze": sum(1 for s in base.sessions if s.start.date() >= freeze),
             "consultant_sessions_from_june": sum(1 for s in base.sessions
                                                  if s.consultant == cid and s.start.date() >= away),
@@ -130,27 +145,33 @@ def _replan_command(solved: Path) -> str:
     """The whole `planner replan` command (default limit, all files written) on the plan the
     solve command just wrote: its consultant with the most sessions from June unavailable
     from June, freeze 2022-05-01."""
-    from collections import Counter
-
     from planner.plan_io import read_plan
 
+    from datetime import date
+
     base = read_plan(solved / "plan.json")
-    later = Counter(s.consultant for s in base.sessions if s.start.date().isoformat() >= "2022-06-01")
-    if not later:
-        return "- replan command: the plan has no sessions from June"
-    cid = later.most_common(1)[0][0]
-    scenario = solved / "dropout.toml"
-    scenario.write_text(f'name = "{cid} недоступен с июня"\nfreeze_before = 2022-05-01\n\n'
-                        f'[[consultant_unavailable]]\nconsultant = "{cid}"\nfrom = 2022-06-01\nto = 2022-12-31\n',
-                        encoding="utf-8")
-    t0 = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "planner.cli", "replan", str(KUZBASS), "--baseline",
-                           str(solved / "plan.json"), "--scenario", str(scenario), "--out", str(solved / "replan")],
-                          capture_output=True, text=True, cwd=ROOT, stdin=subprocess.DEVNULL)
-    wall = time.monotonic() - t0
-    changes = next((line.strip() for line in proc.stdout.splitlines() if "Изменения против" in line), "")
-    return (f"Whole command `planner replan` ({cid} unavailable from June, default limit, all files written):"
-            f" {wall:.1f} s wall, exit {proc.returncode}\n- {changes}")
+    chosen = _dropouts(base, date(2022, 5, 1), date(2022, 6, 1))
+    if not chosen:
+        return "- replan command: the plan has no sessions after the freeze"
+    lines = ["Whole command `planner replan` (that consultant unavailable from June, default limit and"
+             " workers, all files written), on the plan `planner solve` just wrote:"]
+    walls = []
+    for cid in chosen:
+        scenario = solved / f"dropout-{cid}.toml"
+        scenario.write_text(f'name = "{cid} недоступен с июня"\nfreeze_before = 2022-05-01\n\n'
+                            f'[[consultant_unavailable]]\nconsultant = "{cid}"\nfrom = 2022-06-01\nto = 2022-12-31\n',
+                            encoding="utf-8")
+        t0 = time.monotonic()
+        proc = subprocess.run([sys.executable, "-m", "planner.cli", "replan", str(KUZBASS), "--baseline",
+                               str(solved / "plan.json"), "--scenario", str(scenario),
+                               "--out", str(solved / f"replan-{cid}")],
+                              capture_output=True, text=True, cwd=ROOT, stdin=subprocess.DEVNULL)
+        wall = time.monotonic() - t0
+        walls.append(wall)
+        changes = next((line.strip() for line in proc.stdout.splitlines() if "Изменения против" in line), "")
+        lines.append(f"- {cid}: {wall:.1f} s wall, exit {proc.returncode}; {changes}")
+    lines.append(f"- slowest: {max(walls):.1f} s")
+    return "\n".join(lines)
 
 
 def run_one(case: str, method: str, time_limit: float, workers: int) -> dict:
@@ -251,12 +272,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="solver limit per run, s (default: 20 for Kuzbass, 60 for 300, 120 for 1000)")
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--out", default=str(ROOT / "outputs" / "benchmark.md"))
+    parser.add_argument("--replan-baselines", type=int, default=3,
+                        help="Kuzbass baselines (solver seeds 0, 1, …) to replan from (default 3)")
     parser.add_argument("--one", nargs=2, metavar=("CASE", "METHOD"), help=argparse.SUPPRESS)
+    parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.one:
         if args.one[1] == "replan":
-            print(json.dumps(run_replan(args.time_limit or 20, args.workers)))
+            print(json.dumps(run_replan(args.time_limit or 20, args.workers, args.seed)))
         else:
             print(json.dumps(run_one(args.one[0], args.one[1], args.time_limit or 20, args.workers)))
         return 0
@@ -280,39 +304,52 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
     replan_text = ""
     if "kuzbass" in cases:
-        print("… kuzbass / replan (consultant unavailable from June)", file=sys.stderr, flush=True)
-        proc = subprocess.run([sys.executable, "-m", "planner.benchmark", "--one", "kuzbass", "replan",
-                               "--time-limit", str(args.time_limit or 20), "--workers", str(args.workers)],
-                              capture_output=True, text=True, cwd=ROOT, stdin=subprocess.DEVNULL)
-        if proc.returncode == 0:
-            found = json.loads(proc.stdout.strip().splitlines()[-1])
+        found = []
+        for seed in range(args.replan_baselines):
+            print(f"… kuzbass / replan (baseline {seed}: consultants unavailable from June)", file=sys.stderr,
+                  flush=True)
+            proc = subprocess.run([sys.executable, "-m", "planner.benchmark", "--one", "kuzbass", "replan",
+                                   "--time-limit", str(args.time_limit or 20), "--workers", str(args.workers),
+                                   "--seed", str(seed)],
+                                  capture_output=True, text=True, cwd=ROOT, stdin=subprocess.DEVNULL)
+            if proc.returncode == 0:
+                found += json.loads(proc.stdout.strip().splitlines()[-1])
+            else:
+                print(proc.stderr[-2000:], file=sys.stderr)
+        if found:
             first = found[0]
             lines = [
-                f"Replan (kuzbass, one baseline of {first['baseline_sessions']} sessions,"
-                f" {first['baseline_after_freeze']} of them from the freeze 2022-05-01 on; each row: that consultant"
-                " unavailable from 2022-06-01; replan with the command's defaults"
-                f" ({first['replan_limit']:g} s, {first['replan_workers']} workers); «changed» = sessions from the freeze on"
-                " that differ from the baseline's (moved, cancelled or added)):",
+                f"Replan (kuzbass; baselines solved with seeds 0–{args.replan_baselines - 1}; each row: that"
+                " consultant unavailable from 2022-06-01, freeze 2022-05-01; the three with the most sessions from"
+                f" June, and {HARD_DROPOUT} whenever it has any; replan with the command's defaults"
+                f" ({first['replan_limit']:g} s, {first['replan_workers']} workers); «changed» = sessions from the"
+                " freeze on that differ from the baseline's (moved, cancelled or added)):",
                 "",
-                "| consultant | their sessions from June | replan s | replan changed | replan coverage |"
-                " violations | re-solve s | re-solve changed | re-solve coverage | changed, replan / re-solve |",
-                "|---|---|---|---|---|---|---|---|---|---|",
+                "| baseline | sessions from the freeze | consultant | their sessions from June | replan s"
+                " | replan changed | replan coverage | violations | re-solve s | re-solve changed | re-solve coverage"
+                " | changed, replan / re-solve |",
+                "|---|---|---|---|---|---|---|---|---|---|---|---|",
             ]
             for r in found:
                 ratio = r["replan_changed"] / r["scratch_changed"] if r["scratch_changed"] else None
                 lines.append(
-                    f"| {r['consultant']} | {r['consultant_sessions_from_june']} | {r['replan_seconds']}"
+                    f"| {r['baseline']} | {r['baseline_after_freeze']} | {r['consultant']}"
+                    f" | {r['consultant_sessions_from_june']} | {r['replan_seconds']}"
                     f" | {r['replan_changed']} | {_fmt(r['replan_coverage'], 'pct')} | {r['replan_violations']}"
                     f" | {r['scratch_seconds']} | {r['scratch_changed']} | {_fmt(r['scratch_coverage'], 'pct')}"
                     f" | {f'{ratio:.2f}' if ratio is not None else '—'} |")
             total_r = sum(r["replan_changed"] for r in found)
             total_s = sum(r["scratch_changed"] for r in found)
+            worst = max(found, key=lambda r: r["replan_changed"] / max(1, r["scratch_changed"]))
             lines.append("")
             lines.append(f"All rows: replan changed {total_r}, re-solve changed {total_s}"
-                         + (f", ratio {total_r / total_s:.2f}" if total_s else ""))
+                         + (f", ratio {total_r / total_s:.2f}" if total_s else "")
+                         + f"; worst row {worst['consultant']} (baseline {worst['baseline']}):"
+                         f" {worst['replan_changed']} vs {worst['scratch_changed']};"
+                         f" slowest replan {max(r['replan_seconds'] for r in found)} s;"
+                         f" replan coverage below the re-solve's in"
+                         f" {sum(1 for r in found if r['replan_coverage'] < r['scratch_coverage'])} rows")
             replan_text = "\n".join(lines)
-        else:
-            print(proc.stderr[-2000:], file=sys.stderr)
     cli_text = ""
     if "kuzbass" in cases:
         # The whole user-facing command, as the README runs it: load, roadmap, solve, dates,
