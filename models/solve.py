@@ -154,9 +154,10 @@ def solve_consultations(
     changes = cm.change_terms()  # replanning only: sessions/schools changed vs the baseline
     terms.update(changes)
     objective = sum(weight * expr for expr, weight in terms.values())
-    if hint_plan is not None and candidate is not None and not (cand_cov >= upper and _feasible(cm, candidate, opts)):
-        # The baseline no longer fits (that is why we replan): repair it first, keeping its
-        # sessions where they still may be, so that what follows starts from few changes.
+    if hint_plan is not None and candidate is not None:
+        # A replan repairs the baseline first, keeping its sessions where they still may be,
+        # so that what follows starts from few changes. (A baseline that still fits comes back
+        # as it is: nothing is touched. Asking CP-SAT whether it fits first cost 0.24 s.)
         repaired = _repair(cm, candidate, coverage, objective, opts, t0 + opts.repair_share * opts.time_limit, report)
         if repaired is not None:
             candidate, cand_cov = repaired.values, repaired.coverage
