@@ -41,7 +41,7 @@ class SolveOptions:
     # Replanning: the local repair (its two searches) ends by this share of the time limit;
     # the full search (phase 2) gets what is left, if the repair is not proven and that is
     # at least MIN_FULL_SEARCH.
-    repair_share: float = 0.8
+    repair_share: float = 0.75
 
 
 @dataclass

@@ -34,7 +34,7 @@ from planner.scenario import apply_scenario, read_scenario
 
 DEFAULT_REPLAN_TIME_LIMIT = 4.0
 """Seconds for the solver of a replan (model, repair, search, dates): a what-if in a meeting.
-The repair ends by 3.2 s (`SolveOptions.repair_share`); it is usually proven within 0.2–2 s,
+The repair ends by 3 s (`SolveOptions.repair_share`); it is usually proven within 0.2–2 s,
 and then the replan stops there. With loading, documents and calendars, the whole command
 on Kuzbass stays under 5 s."""
 DEFAULT_REPLAN_WORKERS = 2
