@@ -1116,3 +1116,57 @@ def test_a_change_of_a_sessions_schools_costs_a_changed_session(base):
                   if (s, t, m) not in ba and (s, t, m) in model.attend)
     assert costs(set()) == {"changed_sessions": 0, "changed_schools": 0}
     assert costs({joined}) == {"changed_sessions": 1, "changed_schools": 1}
+
+
+def test_the_repair_widens_its_neighbourhood_only_when_coverage_is_short(base, tmp_path, monkeypatch):
+    """First the touched schools keep the baseline sessions they still can (they may only add);
+    a wider neighbourhood (touched schools free, then only untouched schools held) is
+    searched, from the narrower one's result, only if that leaves a coverable need or
+    nothing fits. Each wider one holds fewer variables; none is searched twice."""
+    import models.solve as solve
+
+    real = solve._repair_search
+    calls: list[tuple[int, object]] = []  # (variables held, what the search returned)
+
+    def recording(cm, ranges, start, coverage, objective, opts, deadline, report, widen_below=None):
+        found = real(cm, ranges, start, coverage, objective, opts, deadline, report, widen_below)
+        calls.append((len(ranges), found))
+        return found
+
+    monkeypatch.setattr(solve, "_repair_search", recording)
+    # C1 away for whole months: its later sessions have no variables any more, so their
+    # schools are touched (and keep the rest of what they had in the first neighbourhood).
+    sc = scenario(tmp_path, '[[consultant_unavailable]]\nconsultant = "C1"\nfrom = 2022-05-01\nto = 2022-06-30\n')
+    run_replan(base, sc)
+    assert isinstance(calls[0][1], solve.Repair), "the narrowest neighbourhood should fit this dropout"
+    sizes = [n for n, _found in calls]
+    assert sizes == sorted(sizes, reverse=True) and len(set(sizes)) == len(sizes)
+    # Only the last search may be one that covers everything; the ones before it did not.
+    for _n, found in calls[:-1]:
+        assert found == "infeasible" or found.coverage < phases_upper(base, sc)
+
+    # Make the narrowest neighbourhood fall short of full coverage: the next one must be
+    # searched, starting from that result.
+    starts: list[dict] = []
+    results: list[object] = []
+
+    def short_first(cm, ranges, start, coverage, objective, opts, deadline, report, widen_below=None):
+        starts.append(start)
+        found = real(cm, ranges, start, coverage, objective, opts, deadline, report, widen_below)
+        if len(starts) == 1 and isinstance(found, solve.Repair):
+            found = dataclasses.replace(found, coverage=found.coverage - 1)
+        results.append(found)
+        return found
+
+    monkeypatch.setattr(solve, "_repair_search", short_first)
+    run_replan(base, sc)
+    first = next(i for i, r in enumerate(results) if isinstance(r, solve.Repair))
+    assert len(starts) > first + 1, "a short repair must be followed by a wider search"
+    assert starts[first + 1] is results[first].values
+
+
+def phases_upper(base: Base, sc: Scenario) -> int:
+    """The trivial coverage bound of the replan's month model (every need with a variable)."""
+    from models.consultation import ConsultationModel
+
+    return ConsultationModel(apply_scenario(sc, base.inst)).coverage_upper_bound()
