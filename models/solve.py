@@ -7,6 +7,7 @@ elapsed) goes to the `progress` callable, in Russian.
 from __future__ import annotations
 
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -415,16 +416,36 @@ def _repair(cm: ConsultationModel, baseline: dict[int, int], coverage, objective
     # Touched schools keep their baseline sessions that still exist: usually the fewest
     # changes only add to them. On a C07 dropout (most of Kuzbass's schools touched) this
     # proved the same optimum in 0.9–1.1 s that the freer search needed 2.5–2.7 s for.
-    kept = {var.index: (1, 1) for key, var in [*cm.attend.items(), *cm.verify.items()]
-            if key[0] in touched and baseline.get(var.index, 0)}
-    # Wider neighbourhoods when the narrower one cannot reach every coverable need, or its
-    # held sessions no longer fit together (a consultant away for part of a month has fewer
-    # days in it): then the touched schools are free, then only the untouched ones are held.
+    kept: dict[str, dict[int, tuple[int, int]]] = defaultdict(dict)
+    for key, var in [*cm.attend.items(), *cm.verify.items()]:
+        if key[0] in touched and baseline.get(var.index, 0):
+            kept[key[0]][var.index] = (1, 1)
+
+    def holding(free: set[str] | None) -> dict[int, tuple[int, int]]:
+        """Untouched schools and baseline sessions held, and the touched schools' kept
+        sessions except those of `free` (None: every touched school free)."""
+        ranges = {**schools_held, **counts_held}
+        if free is not None:
+            for school, held in kept.items():
+                if school not in free:
+                    ranges.update(held)
+        return ranges
+
+    # Wider neighbourhoods when a narrower one leaves a coverable need, or its held sessions
+    # no longer fit together (a consultant away for part of a month has fewer days in it):
+    # first only the touched schools left short are set free (a school must drop a session
+    # to fit a new one; freeing every touched school at once left the search too little
+    # time on large dropouts), then every touched school, then only untouched ones are held.
+    # Each wider search starts from the narrower one's result; none is searched twice.
+    tiers: list = [lambda _found: holding(set()), lambda found: holding(_short_schools(cm, found)),
+                   lambda _found: holding(None), lambda _found: schools_held]
     best: Repair | None = None
-    start = baseline
-    tiers = [{**schools_held, **counts_held, **kept}, {**schools_held, **counts_held}, schools_held]
-    tiers = [t for i, t in enumerate(tiers) if i == 0 or t != tiers[i - 1]]  # no search twice
-    for n, ranges in enumerate(tiers, 1):
+    start, searched = baseline, []
+    for n, tier in enumerate(tiers, 1):
+        ranges = tier(best)
+        if ranges in searched:
+            continue
+        searched.append(ranges)
         found = _repair_search(cm, ranges, start, coverage, objective, opts, deadline, report,
                                upper if n < len(tiers) else None)
         if found == "infeasible":
@@ -437,6 +458,20 @@ def _repair(cm: ConsultationModel, baseline: dict[int, int], coverage, objective
         if found.coverage >= upper:
             break
     return best
+
+
+def _short_schools(cm: ConsultationModel, found: Repair | None) -> set[str] | None:
+    """Schools with a coverable need or a verification visit that `found` does not meet
+    (None when there is no result to look at: every touched school is then free)."""
+    if found is None:
+        return None
+    values = found.values
+    short = {s for (s, _r), var in cm.covered.items() if not values.get(var.index, 0)}
+    visits: dict[str, list] = defaultdict(list)
+    for (s, _t, _c, _m), var in cm.verify.items():
+        visits[s].append(var)
+    short |= {s for s, vars_ in visits.items() if not any(values.get(v.index, 0) for v in vars_)}
+    return short
 
 
 def _repair_search(cm: ConsultationModel, ranges: dict[int, tuple[int, int]], start: dict[int, int], coverage,
@@ -459,9 +494,12 @@ def _repair_search(cm: ConsultationModel, ranges: dict[int, tuple[int, int]], st
                 model.add(coverage >= best)
                 model.minimize(objective)
             _set_hint(cm, hint)
-            # Coverage is quick (0.1–0.6 s on Kuzbass); the fewest changes get the rest.
+            # Coverage is quick (0.1–0.6 s on Kuzbass); the fewest changes get the rest, and
+            # at least 1 s even past the deadline: presolve comes before CP-SAT even looks at
+            # the hint, and a search stopped in presolve left only the coverage step's plan,
+            # arbitrary in everything else (62 sessions changed instead of 14, once).
             left = deadline - time.monotonic()
-            limit = max(1.0, left / 3) if step == "coverage" else left
+            limit = max(1.0, left / 3) if step == "coverage" else max(1.0, left)
             solver = _solver(limit, opts, REPAIR_SUBSOLVERS)
             status = solver.solve(model)
             ok = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
