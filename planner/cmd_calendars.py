@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections import Counter
 from pathlib import Path
@@ -180,6 +181,9 @@ def _cmd_calendar_server(args: argparse.Namespace) -> int:
     user = args.user or cs.DEFAULT_USER
     pw_file, created = cs.ensure_user(paths, user)
     proc = cs.start_radicale(paths, port)
+    # `kill`, a service manager or a closing terminal send SIGTERM: stop the server we
+    # started as on Ctrl+C, instead of leaving Radicale running without us.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         url = cs.base_url(port)
         print(f"Сервер календарей запущен: {url} (доступен только с этого компьютера).")
@@ -212,4 +216,9 @@ def _cmd_calendar_server(args: argparse.Namespace) -> int:
         print("Сервер календарей остановлен.", flush=True)
         return 0
     finally:
+        signal.signal(signal.SIGTERM, previous)
         cs.stop(proc)
+
+
+def _interrupt(_signum, _frame) -> None:
+    raise KeyboardInterrupt

@@ -356,6 +356,36 @@ def _stop_server_command(proc: subprocess.Popen[str]) -> tuple[int, str]:
     return proc.returncode, out
 
 
+def test_calendar_server_command_stops_its_radicale_on_sigterm(tmp_path):
+    """`kill` (SIGTERM) stops the command as Ctrl+C does: Radicale, its child, goes too."""
+    port = free_port()
+    proc, lines = _start_server_command(tmp_path / "server", port)
+    try:
+        assert any(line.startswith("Сервер работает") for line in lines), "\n".join(lines)
+        assert _answers(port)
+        proc.send_signal(signal.SIGTERM)
+        out, _err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0 and "остановлен" in out
+    deadline = time.monotonic() + 10
+    while _answers(port) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _answers(port), "Radicale still answers after the command was terminated"
+
+
+def _answers(port: int) -> bool:
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
 def test_calendar_server_command_creates_a_user_serves_and_stops_on_ctrl_c(tmp_path):
     storage = tmp_path / "server"
     port = free_port()
