@@ -165,14 +165,15 @@ class _Applier:
         kind = "consultant_unavailable"
         cid = self.ref(kind, i, e, "consultant", self.consultants, "консультант")
         start, end = self.need(kind, i, e, "from", date), self.need(kind, i, e, "to", date)
-        if cid is None or start is None or end is None:
-            return
-        if end < start:
+        # The dates are checked even when the consultant is unknown: every problem at once.
+        if start is not None and end is not None and end < start:
             self.error(kind, i, "to", end, "конец периода раньше начала")
             return
-        if freeze is not None and start < freeze:
+        if start is not None and freeze is not None and start < freeze:
             self.error(kind, i, "from", start, f"период начинается до даты заморозки {freeze:%d.%m.%Y}:"
                                                " прошлое не перепланируется")
+            return
+        if cid is None or start is None or end is None:
             return
         c = self.consultants[cid]
         self.consultants[cid] = dataclasses.replace(c, unavailable=c.unavailable + (DateRange(start, end),))
@@ -196,12 +197,13 @@ class _Applier:
         kind = "school_risks"
         sid = self.ref(kind, i, e, "school", self.schools, "код школы")
         risks = self.need(kind, i, e, "risks", list)
-        if sid is None or risks is None:
+        codes = self.risks(kind, i, risks) if risks is not None else None  # checked whatever the school
+        if sid is None or codes is None:
             return
         if touched.get(sid) == "removed":
             self.error(kind, i, "school", sid, "школа в этом же сценарии выбывает (school_removed)")
             return
-        self.schools[sid] = dataclasses.replace(self.schools[sid], risks=self.risks(kind, i, risks))
+        self.schools[sid] = dataclasses.replace(self.schools[sid], risks=codes)
 
     def _school_added(self, i, e, _freeze, touched) -> None:
         kind = "school_added"
@@ -267,15 +269,14 @@ class _Applier:
         kind = "topic_months"
         tid = self.ref(kind, i, e, "topic", self.topics, "код темы")
         months = self.need(kind, i, e, "months", list)
-        if tid is None or months is None:
+        parsed = self.months(kind, i, "months", months) if months is not None else None  # whatever the topic
+        if tid is None or parsed is None:
             return
-        self.topics[tid] = dataclasses.replace(self.topics[tid], months=tuple(self.months(kind, i, "months", months)))
+        self.topics[tid] = dataclasses.replace(self.topics[tid], months=tuple(parsed))
 
     def _consultant_capacity(self, i, e, _freeze, _t) -> None:
         kind = "consultant_capacity"
         cid = self.ref(kind, i, e, "consultant", self.consultants, "консультант")
-        if cid is None:
-            return
         changes = {}
         for fld in ("max_per_month", "max_total"):
             if fld in e:
@@ -285,7 +286,7 @@ class _Applier:
         if not any(fld in e for fld in ("max_per_month", "max_total")):
             self.error(kind, i, "max_per_month", None, "укажите max_per_month и/или max_total")
             return
-        if not changes:  # each given field is wrong and is already reported
+        if cid is None or not changes:  # each wrong field is already reported
             return
         self.consultants[cid] = dataclasses.replace(self.consultants[cid], **changes)
 
@@ -293,10 +294,10 @@ class _Applier:
         kind = "topic_capacity"
         tid = self.ref(kind, i, e, "topic", self.topics, "код темы")
         cap = self.need(kind, i, e, "capacity", int)
-        if tid is None or cap is None:
-            return
-        if cap < 1:
+        if cap is not None and cap < 1:
             self.error(kind, i, "capacity", cap, "вместимость должна быть положительной")
+            return
+        if tid is None or cap is None:
             return
         self.topics[tid] = dataclasses.replace(self.topics[tid], capacity=cap)
 

@@ -583,6 +583,28 @@ def test_several_problems_reported_at_once(base, tmp_path):
     assert len(exc.value.errors) == 5
 
 
+def test_an_entry_naming_an_unknown_id_still_has_its_other_fields_checked(base, tmp_path):
+    body = ('[[consultant_unavailable]]\nconsultant = "C99"\nfrom = 2022-06-10\nto = 2022-06-01\n\n'
+            '[[school_risks]]\nschool = "S99"\nrisks = ["R99"]\n\n'
+            '[[topic_months]]\ntopic = "T99"\nmonths = ["2030-01"]\n\n'
+            '[[consultant_capacity]]\nconsultant = "C98"\nmax_per_month = "много"\n\n'
+            '[[topic_capacity]]\ntopic = "T98"\ncapacity = 0\n')
+    with pytest.raises(InputError) as exc:
+        apply_scenario(scenario(tmp_path, body, filename="две.toml"), base.inst)
+    assert sorted(problems_of(exc)) == sorted([
+        ("две.toml", "[[consultant_unavailable]] №1, поле consultant", "C99"),
+        ("две.toml", "[[consultant_unavailable]] №1, поле to", "2022-06-01"),
+        ("две.toml", "[[school_risks]] №1, поле school", "S99"),
+        ("две.toml", "[[school_risks]] №1, поле risks", "R99"),
+        ("две.toml", "[[topic_months]] №1, поле topic", "T99"),
+        ("две.toml", "[[topic_months]] №1, поле months", "2030-01"),
+        ("две.toml", "[[consultant_capacity]] №1, поле consultant", "C98"),
+        ("две.toml", "[[consultant_capacity]] №1, поле max_per_month", "много"),
+        ("две.toml", "[[topic_capacity]] №1, поле topic", "T98"),
+        ("две.toml", "[[topic_capacity]] №1, поле capacity", "0"),
+    ])
+
+
 @pytest.mark.parametrize("text,column,message", [
     ('freeze_before = "2022-05-01"\n', "freeze_before", "нужна дата"),
     ('[[consultant_vacation]]\nconsultant = "C1"\n', "[[consultant_vacation]]", "неизвестный вид изменения"),
