@@ -82,22 +82,34 @@ def replan(instance: Instance, baseline: Plan, freeze: date, opts: SolveOptions 
         baseline_counts=base_counts, baseline_attend=base_attend, baseline_verify=base_verify,
     )
 
-    # Dates: a pending session prefers the day of the baseline session it continues.
-    unclaimed: dict[tuple, list[Session]] = defaultdict(list)
-    for s in future:
-        unclaimed[_key(s)].append(s)
-
-    def preferred(p: Pending) -> tuple[object, object]:
-        options_ = unclaimed.get((p.topic, p.consultant, p.month, p.municipality), [])
-        if not options_:
-            return None, None
-        best = max(options_, key=lambda s: (len(set(s.schools) & set(p.schools)), -abs(s.start.day)))
-        options_.remove(best)
-        return best.start.date(), best.id
-
-    plan, _report = solve_consultations(instance, opts, options, pinned=history, preferred=preferred,
+    plan, _report = solve_consultations(instance, opts, options, pinned=history, preferred=lambda pending: continue_baseline(future, pending),
                                         hint_plan=baseline, topic_first_day=topic_first_day, keep_schools_of=future)
     return finish_replan(instance, baseline, plan, freeze, scenario_name)
+
+
+def continue_baseline(future: list[Session], pending: list[Pending]) -> None:
+    """Which session of the baseline's `future` each pending one continues: its id is kept
+    (the calendar event is updated, not cancelled and created anew). First the one of the
+    same topic, consultant, month and place with the most schools in common, whose day is
+    then preferred; then, for a session moved to another month, the unclaimed one of its
+    topic, consultant and place with which it shares at least half of that one's schools."""
+    unclaimed = list(future)
+    for p in pending:
+        same = [s for s in unclaimed if _key(s) == (p.topic, p.consultant, p.month, p.municipality)]
+        if same:
+            best = max(same, key=lambda s: (len(set(s.schools) & set(p.schools)), -abs(s.start.day)))
+            unclaimed.remove(best)
+            p.preferred_day, p.keep_id = best.start.date(), best.id
+    for p in pending:
+        if p.keep_id is not None:
+            continue
+        moved = [s for s in unclaimed if (s.topic, s.consultant, s.municipality) == (p.topic, p.consultant,
+                                                                                      p.municipality)
+                 and 2 * len(set(s.schools) & set(p.schools)) >= len(s.schools)]
+        if moved:
+            best = max(moved, key=lambda s: (len(set(s.schools) & set(p.schools)), s.start))
+            unclaimed.remove(best)
+            p.keep_id = best.id
 
 
 def finish_replan(instance: Instance, baseline: Plan, plan: Plan, freeze: date, scenario_name: str = "") -> Plan:

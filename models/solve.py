@@ -120,12 +120,13 @@ def solve_consultations(
     opts: SolveOptions | None = None,
     model_options: ModelOptions | None = None,
     pinned: list[Session] | None = None,
-    preferred: Callable[[Pending], tuple[object, object]] | None = None,
+    preferred: Callable[[list[Pending]], None] | None = None,
     hint_plan: Plan | None = None,
     topic_first_day: dict[str, date] | None = None,
     keep_schools_of: list[Session] | None = None,
 ) -> tuple[Plan, SolveReport]:
     """Plan the consultation graph. `pinned` sessions (replanning history) are kept as they are;
+    `preferred` (a replan) sets each pending session's preferred day and kept id;
     the sessions in `keep_schools_of` (a replan's baseline after the freeze) keep their
     schools where the new month plan allows (`expand_groups_keeping`)."""
     opts = opts or SolveOptions()
@@ -278,8 +279,7 @@ def solve_consultations(
     else:
         pending = expand_groups_keeping(instance, cm.ix, month.groups, keep_schools_of)
     if preferred is not None:
-        for p in pending:
-            p.preferred_day, p.keep_id = preferred(p)
+        preferred(pending)  # a replan: the baseline session each continues (day, id)
     remaining = max(2.0, opts.time_limit - (time.monotonic() - t0))
     placement = place_on_days(instance, cm.ix, pending, pinned, min(opts.dates_limit, remaining),
                               opts.workers, opts.seed, cm.opt.free_from, topic_first_day)

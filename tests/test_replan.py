@@ -1192,3 +1192,48 @@ def phases_upper(base: Base, sc: Scenario) -> int:
     from models.consultation import ConsultationModel
 
     return ConsultationModel(apply_scenario(sc, base.inst)).coverage_upper_bound()
+
+
+def test_a_session_moved_to_another_month_keeps_its_id(base, tmp_path):
+    """A blocked month: its sessions are held in another month by the same consultant with
+    the same schools, so each keeps its id (its calendar event moves, SEQUENCE + 1) instead
+    of being cancelled and created anew."""
+    month = month_of(max(s.start.date() for s in base.plan.sessions))
+    in_month = [s for s in base.plan.sessions if month_of(s.start.date()) == month]
+    sc = scenario(tmp_path, f'[[month_blocked]]\nmonth = "{month}"\n')
+    _inst, plan = run_replan(base, sc)
+    by_id = {s.id: s for s in plan.sessions}
+    cancelled = {s.id for s in plan.cancelled}
+    continued = 0
+    for old in in_month:
+        twins = [s for s in plan.sessions if (s.topic, s.consultant, s.municipality) == (old.topic, old.consultant,
+                                                                                          old.municipality)
+                 and month_of(s.start.date()) != month and 2 * len(set(s.schools) & set(old.schools)) >= len(old.schools)
+                 and s.id not in {o.id for o in base.plan.sessions if o is not old}]
+        if twins:  # the same session, elsewhere: it must be the old one, moved
+            assert old.id in by_id and old.id not in cancelled, old.id
+            assert by_id[old.id].sequence == old.sequence + 1
+            continued += 1
+    assert continued, "the blocked month's sessions should move, not vanish, on this instance"
+
+
+def test_continuing_the_baseline_prefers_the_same_month_and_needs_half_the_schools():
+    """Unit: which baseline session a new one continues (models.replan.continue_baseline)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from models.dates import Pending
+    from models.replan import continue_baseline
+
+    def old(id_, month, day, schools):
+        start = datetime(2022, month, day, 10, tzinfo=ZoneInfo("Asia/Novokuznetsk"))
+        return Session(id_, "T1", "C1", start, start + timedelta(minutes=90), "online", None, tuple(schools))
+
+    future = [old("may", 5, 10, ["S1", "S2"]), old("jun", 6, 7, ["S3", "S4"]), old("jun2", 6, 21, ["S5"])]
+    same_month = Pending("T1", "C1", "2022-05", None, ("S1",), None, 90)
+    moved = Pending("T1", "C1", "2022-09", None, ("S3", "S4", "S1"), None, 90)
+    too_new = Pending("T1", "C1", "2022-10", None, ("S1", "S2", "S3"), None, 90)  # shares nothing with jun2
+    continue_baseline(future, [same_month, moved, too_new])
+    assert (same_month.keep_id, same_month.preferred_day) == ("may", date(2022, 5, 10))
+    assert (moved.keep_id, moved.preferred_day) == ("jun", None)
+    assert (too_new.keep_id, too_new.preferred_day) == (None, None)
