@@ -570,6 +570,8 @@ class ConsultationModel:
         # baseline whose schools differ — `expand_groups_keeping` then puts a joining school
         # into a new session of the group if there is one, else into one kept session.
         base_groups = {(t, m, self._mun(s, t)) for (s, t, m) in base_att if s in self.inst.schools}
+        lost = {(t, m, self._mun(s, t)) for (s, t, m) in base_att
+                if s in self.inst.schools and (s, t, m) not in self.attend}
         differs: dict[tuple, list] = defaultdict(list)
         for key, var in self.attend.items():
             if key in opt.frozen_attend:  # history: fixed, never a change
@@ -581,11 +583,9 @@ class ConsultationModel:
                 differs[group].append(diff)
         changed_schools.extend(1 for key in base_att if key not in self.attend)
         for group in sorted(base_groups, key=str):
-            if any(key not in self.attend for key in base_att if (key[1], key[2]) == group[:2]
-                   and self._mun(key[0], key[1]) == group[2]):
+            if group in lost:
                 changed_sessions.append(1)  # a school of it can no longer attend: changed anyway
-                continue
-            if differs.get(group):
+            elif differs.get(group):
                 flag = m.new_bool_var(f"group_changed[{group}]")
                 for diff in differs[group]:
                     m.add(flag >= diff)

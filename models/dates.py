@@ -56,18 +56,21 @@ def expand_groups(inst: Instance, ix: Index, groups: list[MonthSession]) -> list
     """Split each group's schools over its `count` sessions as evenly as possible."""
     out: list[Pending] = []
     for g in groups:
-        topic = inst.topics[g.topic]
         n = min(g.count, len(g.schools))
         if n <= 0:
             continue
-        chunks = [g.schools[i::n] for i in range(n)]
-        for chunk in chunks:
-            timing = None
-            if topic.format == Format.ONSITE:
-                timing = ix.onsite_timing(g.consultant, g.municipality, topic.duration_min)
-            out.append(Pending(g.topic, g.consultant, g.month, g.municipality if timing else None,
-                               tuple(sorted(chunk)), timing, topic.duration_min))
+        out += [_pending(inst, ix, g.topic, g.consultant, g.month, g.municipality, g.schools[i::n])
+                for i in range(n)]
     return out
+
+
+def _pending(inst: Instance, ix: Index, topic_id: str, consultant: str, month: Month, place: str | None,
+             schools: list[str]) -> Pending:
+    """One session to date: an onsite one with its travel timing, an online one without a place."""
+    topic = inst.topics[topic_id]
+    timing = ix.onsite_timing(consultant, place, topic.duration_min) if topic.format == Format.ONSITE else None
+    return Pending(topic_id, consultant, month, place if timing else None, tuple(sorted(schools)), timing,
+                   topic.duration_min)
 
 
 def expand_groups_keeping(inst: Instance, ix: Index, groups: list[MonthSession],
@@ -126,10 +129,7 @@ def expand_groups_keeping(inst: Instance, ix: Index, groups: list[MonthSession],
             members += rest[:room]
             rest = rest[room:]
         assert not rest, f"{k}: more schools than the sessions hold"
-        for c, members in sessions:
-            timing = ix.onsite_timing(c, k[2], topic.duration_min) if topic.format == Format.ONSITE else None
-            out.append(Pending(topic.id, c, k[1], k[2] if timing else None, tuple(sorted(members)), timing,
-                               topic.duration_min))
+        out += [_pending(inst, ix, topic.id, c, k[1], k[2], members) for c, members in sessions]
     return out
 
 

@@ -395,13 +395,7 @@ def _repair(cm: ConsultationModel, baseline: dict[int, int], coverage, objective
         var = cm.verify.get((s, t, c, m))
         if var is None or not baseline.get(var.index, 0):
             touched.add(s)
-    for (s, _r), var in cm.covered.items():
-        if not baseline.get(var.index, 0):
-            touched.add(s)
-    visits: dict[str, list] = {}
-    for (s, _t, _c, _m), var in cm.verify.items():
-        visits.setdefault(s, []).append(var)
-    touched |= {s for s, vars_ in visits.items() if not any(baseline.get(v.index, 0) for v in vars_)}
+    touched |= _schools_short(cm, baseline)
     schools_held: dict[int, tuple[int, int]] = {}
     for key, var in [*cm.attend.items(), *cm.verify.items()]:
         if key[0] not in touched:
@@ -437,7 +431,8 @@ def _repair(cm: ConsultationModel, baseline: dict[int, int], coverage, objective
     # to fit a new one; freeing every touched school at once left the search too little
     # time on large dropouts), then every touched school, then only untouched ones are held.
     # Each wider search starts from the narrower one's result; none is searched twice.
-    tiers: list = [lambda _found: holding(set()), lambda found: holding(_short_schools(cm, found)),
+    tiers: list = [lambda _found: holding(set()),
+                   lambda found: holding(_schools_short(cm, found.values) if found is not None else None),
                    lambda _found: holding(None), lambda _found: schools_held]
     best: Repair | None = None
     start, searched = baseline, []
@@ -460,12 +455,8 @@ def _repair(cm: ConsultationModel, baseline: dict[int, int], coverage, objective
     return best
 
 
-def _short_schools(cm: ConsultationModel, found: Repair | None) -> set[str] | None:
-    """Schools with a coverable need or a verification visit that `found` does not meet
-    (None when there is no result to look at: every touched school is then free)."""
-    if found is None:
-        return None
-    values = found.values
+def _schools_short(cm: ConsultationModel, values: dict[int, int]) -> set[str]:
+    """Schools with a coverable need or a verification visit that `values` do not meet."""
     short = {s for (s, _r), var in cm.covered.items() if not values.get(var.index, 0)}
     visits: dict[str, list] = defaultdict(list)
     for (s, _t, _c, _m), var in cm.verify.items():
