@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,6 +78,9 @@ def _reference_counts(path: Path) -> dict[tuple[str, str, str], int]:
     return counts
 
 
+FREEZE, AWAY = date(2022, 5, 1), date(2022, 6, 1)
+"""The replan rows: freeze on 1 May, the consultant unavailable from 1 June to the horizon's end."""
+
 HARD_DROPOUT = "C07"
 """Kuzbass's hardest dropout: the only consultant for T07, T10, T22 and T30, whose online
 sessions hold up to 30 schools; each must then be covered by other topics."""
@@ -99,7 +103,6 @@ def run_replan(time_limit: float, workers: int, seed: int = 0) -> list[dict]:
     """Kuzbass: one baseline (solver seed `seed`); for each consultant of `_dropouts`, that
     consultant unavailable from June → replan (the command's defaults) vs a from-scratch re-solve."""
     import dataclasses
-    from datetime import date
 
     from models.calendar_days import DateRange
     from models.replan import replan, sessions_changed
@@ -111,7 +114,7 @@ def run_replan(time_limit: float, workers: int, seed: int = 0) -> list[dict]:
         instance, firsts = _load("kuzbass", Path(tmp))
     base, _ = solve_consultations(instance, SolveOptions(time_limit=time_limit, workers=workers, seed=seed),
                                   topic_first_day=firsts)
-    freeze, away = date(2022, 5, 1), date(2022, 6, 1)
+    freeze, away = FREEZE, AWAY
     rows = []
     for cid in _dropouts(base, freeze, away):
         c = instance.consultants[cid]
@@ -143,14 +146,11 @@ def run_replan(time_limit: float, workers: int, seed: int = 0) -> list[dict]:
 
 def _replan_command(solved: Path) -> str:
     """The whole `planner replan` command (default limit, all files written) on the plan the
-    solve command just wrote: its consultant with the most sessions from June unavailable
-    from June, freeze 2022-05-01."""
+    solve command just wrote, for each consultant of `_dropouts` unavailable from AWAY."""
     from planner.plan_io import read_plan
 
-    from datetime import date
-
     base = read_plan(solved / "plan.json")
-    chosen = _dropouts(base, date(2022, 5, 1), date(2022, 6, 1))
+    chosen = _dropouts(base, FREEZE, AWAY)
     if not chosen:
         return "- replan command: the plan has no sessions after the freeze"
     lines = ["Whole command `planner replan` (that consultant unavailable from June, default limit and"
@@ -158,8 +158,8 @@ def _replan_command(solved: Path) -> str:
     walls = []
     for cid in chosen:
         scenario = solved / f"dropout-{cid}.toml"
-        scenario.write_text(f'name = "{cid} недоступен с июня"\nfreeze_before = 2022-05-01\n\n'
-                            f'[[consultant_unavailable]]\nconsultant = "{cid}"\nfrom = 2022-06-01\nto = 2022-12-31\n',
+        scenario.write_text(f'name = "{cid} недоступен с июня"\nfreeze_before = {FREEZE}\n\n'
+                            f'[[consultant_unavailable]]\nconsultant = "{cid}"\nfrom = {AWAY}\nto = 2022-12-31\n',
                             encoding="utf-8")
         t0 = time.monotonic()
         proc = subprocess.run([sys.executable, "-m", "planner.cli", "replan", str(KUZBASS), "--baseline",
@@ -320,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
             first = found[0]
             lines = [
                 f"Replan (kuzbass; baselines solved with seeds 0–{args.replan_baselines - 1}; each row: that"
-                " consultant unavailable from 2022-06-01, freeze 2022-05-01; the three with the most sessions from"
+                f" consultant unavailable from {AWAY}, freeze {FREEZE}; the three with the most sessions from"
                 f" June, and {HARD_DROPOUT} whenever it has any; replan with the command's defaults"
                 f" ({first['replan_limit']:g} s, {first['replan_workers']} workers); «changed» = sessions from the"
                 " freeze on that differ from the baseline's (moved, cancelled or added)):",

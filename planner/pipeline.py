@@ -107,7 +107,7 @@ def output_files(instance: Instance, plan: Plan, *, calendars: bool = True,
         "plan.json": plan_json_text(plan),
         "plan.csv": plan_csv_text(instance, plan),
     }
-    # The three documents are built in two forked processes while this one renders the
+    # The three documents are built in forked processes, one each, while this one renders the
     # calendars: independent, CPU-bound, and 1.3 s one after another on Kuzbass, a quarter
     # of a 5-second replan. Without fork (not Linux) they are built here, in turn.
     from planner.documents import DOCUMENTS, build_document

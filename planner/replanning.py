@@ -56,9 +56,9 @@ def change_report(instance: Instance, baseline: Plan, plan: Plan) -> str:
     changes = plan.meta.get("changes", []) if isinstance(plan.meta, dict) else []
     title = meta.get("scenario") or "перепланирование"
     lines = [f"# Изменения графика консультаций: {title}", ""]
-    freeze = meta.get("freeze_before")
+    freeze = plan.freeze_before
     if freeze:
-        lines.append(f"Консультации до {date.fromisoformat(freeze):%d.%m.%Y} — история, они не меняются"
+        lines.append(f"Консультации до {freeze:%d.%m.%Y} — история, они не меняются"
                      f" ({meta.get('history_sessions', 0)}).")
     lines += [
         f"Итого: без изменений {meta.get('kept', 0)}, перенесено или изменён состав {meta.get('moved', 0)},"
