@@ -565,44 +565,44 @@ def test_later_entries_are_numbered(base, tmp_path):
     assert problems_of(exc) == [("scenario.toml", "[[consultant_unavailable]] №2, поле consultant", "C7")]
 
 
-def test_several_problems_reported_at_once(base, tmp_path):
-    body = ('[[consultant_unavailable]]\nconsultant = "C99"\nfrom = 2022-05-01\nto = 2022-05-31\n\n'
-            '[[consultant_unavailable]]\nconsultant = "C1"\nfrom = 2022-06-10\nto = 2022-06-01\n\n'
-            '[[month_blocked]]\nmonth = "2023-02"\n\n'
-            '[[school_added]]\nid = "S2"\nname = "Дубль"\nmunicipality = "M1"\nrisks = ["R03"]\n\n'
-            '[[topic_months]]\ntopic = "T9"\nmonths = ["2022-05"]\n')
-    with pytest.raises(InputError) as exc:
-        apply_scenario(scenario(tmp_path, body, filename="много.toml"), base.inst)
-    assert sorted(problems_of(exc)) == sorted([
-        ("много.toml", "[[consultant_unavailable]] №1, поле consultant", "C99"),
-        ("много.toml", "[[consultant_unavailable]] №2, поле to", "2022-06-01"),
-        ("много.toml", "[[month_blocked]] №1, поле month", "2023-02"),
-        ("много.toml", "[[school_added]] №1, поле id", "S2"),
-        ("много.toml", "[[topic_months]] №1, поле topic", "T9"),
-    ])
-    assert len(exc.value.errors) == 5
+SEVERAL = [
+    ("kinds mixed", "много.toml",
+     '[[consultant_unavailable]]\nconsultant = "C99"\nfrom = 2022-05-01\nto = 2022-05-31\n\n'
+     '[[consultant_unavailable]]\nconsultant = "C1"\nfrom = 2022-06-10\nto = 2022-06-01\n\n'
+     '[[month_blocked]]\nmonth = "2023-02"\n\n'
+     '[[school_added]]\nid = "S2"\nname = "Дубль"\nmunicipality = "M1"\nrisks = ["R03"]\n\n'
+     '[[topic_months]]\ntopic = "T9"\nmonths = ["2022-05"]\n',
+     [("[[consultant_unavailable]] №1, поле consultant", "C99"),
+      ("[[consultant_unavailable]] №2, поле to", "2022-06-01"),
+      ("[[month_blocked]] №1, поле month", "2023-02"),
+      ("[[school_added]] №1, поле id", "S2"),
+      ("[[topic_months]] №1, поле topic", "T9")]),
+    # An entry naming an unknown id still has its other fields checked.
+    ("unknown id and other fields", "две.toml",
+     '[[consultant_unavailable]]\nconsultant = "C99"\nfrom = 2022-06-10\nto = 2022-06-01\n\n'
+     '[[school_risks]]\nschool = "S99"\nrisks = ["R99"]\n\n'
+     '[[topic_months]]\ntopic = "T99"\nmonths = ["2030-01"]\n\n'
+     '[[consultant_capacity]]\nconsultant = "C98"\nmax_per_month = "много"\n\n'
+     '[[topic_capacity]]\ntopic = "T98"\ncapacity = 0\n',
+     [("[[consultant_unavailable]] №1, поле consultant", "C99"),
+      ("[[consultant_unavailable]] №1, поле to", "2022-06-01"),
+      ("[[school_risks]] №1, поле school", "S99"),
+      ("[[school_risks]] №1, поле risks", "R99"),
+      ("[[topic_months]] №1, поле topic", "T99"),
+      ("[[topic_months]] №1, поле months", "2030-01"),
+      ("[[consultant_capacity]] №1, поле consultant", "C98"),
+      ("[[consultant_capacity]] №1, поле max_per_month", "много"),
+      ("[[topic_capacity]] №1, поле topic", "T98"),
+      ("[[topic_capacity]] №1, поле capacity", "0")]),
+]
 
 
-def test_an_entry_naming_an_unknown_id_still_has_its_other_fields_checked(base, tmp_path):
-    body = ('[[consultant_unavailable]]\nconsultant = "C99"\nfrom = 2022-06-10\nto = 2022-06-01\n\n'
-            '[[school_risks]]\nschool = "S99"\nrisks = ["R99"]\n\n'
-            '[[topic_months]]\ntopic = "T99"\nmonths = ["2030-01"]\n\n'
-            '[[consultant_capacity]]\nconsultant = "C98"\nmax_per_month = "много"\n\n'
-            '[[topic_capacity]]\ntopic = "T98"\ncapacity = 0\n')
+@pytest.mark.parametrize("filename,body,expected", [c[1:] for c in SEVERAL], ids=[c[0] for c in SEVERAL])
+def test_several_problems_reported_at_once(base, tmp_path, filename, body, expected):
     with pytest.raises(InputError) as exc:
-        apply_scenario(scenario(tmp_path, body, filename="две.toml"), base.inst)
-    assert sorted(problems_of(exc)) == sorted([
-        ("две.toml", "[[consultant_unavailable]] №1, поле consultant", "C99"),
-        ("две.toml", "[[consultant_unavailable]] №1, поле to", "2022-06-01"),
-        ("две.toml", "[[school_risks]] №1, поле school", "S99"),
-        ("две.toml", "[[school_risks]] №1, поле risks", "R99"),
-        ("две.toml", "[[topic_months]] №1, поле topic", "T99"),
-        ("две.toml", "[[topic_months]] №1, поле months", "2030-01"),
-        ("две.toml", "[[consultant_capacity]] №1, поле consultant", "C98"),
-        ("две.toml", "[[consultant_capacity]] №1, поле max_per_month", "много"),
-        ("две.toml", "[[topic_capacity]] №1, поле topic", "T98"),
-        ("две.toml", "[[topic_capacity]] №1, поле capacity", "0"),
-    ])
+        apply_scenario(scenario(tmp_path, body, filename=filename), base.inst)
+    assert sorted(problems_of(exc)) == sorted((filename, column, value) for column, value in expected)
+    assert len(exc.value.errors) == len(expected)
 
 
 @pytest.mark.parametrize("text,column,message", [
