@@ -48,7 +48,7 @@ from ortools.sat.python import cp_model
 from models.calendar_days import DateRange
 from models.domain import Activity, ActivityDates, Instance
 from models.settings import RoadmapSettings
-from planner.problems import Problem
+from models.problems import Problem
 
 ROADMAP_FILE = "roadmap.csv"
 SOLVED = ("OPTIMAL", "FEASIBLE")

@@ -300,7 +300,8 @@ def solve_consultations(
         sessions=sessions,
         unmet=[],
     )
-    plan.unmet = explain_unmet(instance, plan, cm.ix, report, cm.opt.free_from)
+    plan.unmet = explain_unmet(instance, plan, cm.ix, {school for p in report.unplaced for school in p.schools},
+                              cm.opt.free_from)
     plan.score = score_plan(instance, plan)
     plan.meta = {
         "phases": [p.__dict__ for p in report.phases],

@@ -13,26 +13,22 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date
-from typing import TYPE_CHECKING
-
 from models.calendar_days import month_of
 from models.domain import VERIFICATION_NEED, Instance, Plan, Stage, Unmet
 from models.index import Index
 from models.score import covered_needs, needs
 
-if TYPE_CHECKING:
-    from models.solve import SolveReport
-
 
 def explain_unmet(instance: Instance, plan: Plan, ix: Index | None = None,
-                  report: SolveReport | None = None, free_from: date | None = None) -> list[Unmet]:
-    """`free_from`: a replan's freeze date; only days from it on could still take a session."""
+                  unplaced_schools: set[str] | None = None, free_from: date | None = None) -> list[Unmet]:
+    """`unplaced_schools`: schools of sessions the date phase could not place; `free_from`: a
+    replan's freeze date (only days from it on could still take a session)."""
     ix = ix or Index(instance)
     covered = covered_needs(instance, plan)
     per_cm = Counter((s.consultant, month_of(s.start.date())) for s in plan.sessions)
     per_c = Counter(s.consultant for s in plan.sessions)
     per_sm = Counter((school, month_of(s.start.date())) for s in plan.sessions for school in s.schools)
-    unplaced_schools = {school for p in (report.unplaced if report else []) for school in p.schools}
+    unplaced_schools = unplaced_schools or set()
     verified_in_plan = {school for (school, r) in covered if r == VERIFICATION_NEED}
     out = []
     for school_id, risk in needs(instance):

@@ -40,7 +40,7 @@ from planner.calendars import (
     plan_stamp,
     region_vtimezone,
 )
-from planner.problems import InputError, Problem
+from models.problems import InputError, Problem
 
 Progress = Callable[[str], None]
 

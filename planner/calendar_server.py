@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from planner.problems import InputError, Problem
+from models.problems import InputError, Problem
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 5232

@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from planner.problems import InputError, render_all
+from models.problems import InputError, render_all
 
 EXIT_INPUT = 2
 EXIT_INTERNAL = 3

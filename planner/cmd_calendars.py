@@ -14,7 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 from planner.cmd_export import add_plan_arguments, export_subparsers, load_plan_for_export
-from planner.problems import InputError, Problem
+from models.problems import InputError, Problem
 
 PASSWORD_ENV = "PLANNER_CALDAV_PASSWORD"
 CALENDAR_FILE_PREFIXES = ("all", "consultant-", "school-", "municipality-")

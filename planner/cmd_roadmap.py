@@ -6,14 +6,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from planner.problems import InputError
+from models.problems import InputError
 
 
 def _cmd_roadmap(args: argparse.Namespace) -> int:
     from models.domain import Plan
     from models.roadmap import schedule_roadmap
     from planner.plan_io import write_atomic
-    from planner.problems import Problem
+    from models.problems import Problem
     from planner.roadmap_report import roadmap_csv_text, roadmap_table
     from planner.validation import load_instance
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from models.domain import Instance, Plan
 from planner.cmd_export import add_plan_arguments, export_subparsers, load_plan_for_export
 from planner.documents_common import plan_mismatches
-from planner.problems import InputError
+from models.problems import InputError
 
 APPENDIX_FILE = "appendix.docx"
 WORKBOOK_FILE = "plan.xlsx"

@@ -25,7 +25,7 @@ from models.domain import (
     Stage,
 )
 from models.score import covered_needs, needs, score_plan
-from planner.problems import Problem
+from models.problems import Problem
 
 MONTHS_NOMINATIVE = (
     "Январь",

@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from planner.problems import InputError, Problem
+from models.problems import InputError, Problem
 from planner.tables import SETTINGS_FILE, SETTINGS_SHEET, TABLE_SPECS
 
 

@@ -20,7 +20,7 @@ from models.score import load_by_month
 from models.solve import SolveOptions, gap, num, solve_consultations
 from models.validate import Violation, validate
 from planner.plan_io import plan_csv_text, plan_json_text, read_plan, write_bundle
-from planner.problems import InputError, Problem
+from models.problems import InputError, Problem
 
 DEFAULT_TIME_LIMIT = 20.0
 DEFAULT_WORKERS = 8

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from models.domain import ActivityDates, Format, Instance, Plan, Session, Unmet
-from planner.problems import InputError, Problem
+from models.problems import InputError, Problem
 
 
 def plan_to_dict(plan: Plan) -> dict[str, Any]:

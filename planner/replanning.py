@@ -29,7 +29,7 @@ from planner.pipeline import (
     schedule_activities,
 )
 from planner.plan_io import read_plan, write_bundle
-from planner.problems import InputError, Problem
+from models.problems import InputError, Problem
 from planner.scenario import apply_scenario, read_scenario
 
 DEFAULT_REPLAN_TIME_LIMIT = 4.0

@@ -30,7 +30,7 @@ from typing import Any
 
 from models.calendar_days import DateRange, Month, month_of, parse_month
 from models.domain import Consultant, Instance, School
-from planner.problems import InputError, Problem
+from models.problems import InputError, Problem
 
 KINDS = ("consultant_unavailable", "month_blocked", "school_risks", "school_added", "school_removed",
          "consultant_added", "topic_months", "consultant_capacity", "topic_capacity")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from models.domain import Format, Instance, Stage
-from planner.problems import Problem, render_all
+from models.problems import Problem, render_all
 
 
 def instance_summary(instance: Instance, warnings: list[Problem]) -> str:

@@ -33,7 +33,7 @@ from models.domain import (
 )
 from models.settings import REQUIRED, SECTIONS, Settings
 from planner.loading import RawInstance, RawTable, read_instance
-from planner.problems import InputError, Problem
+from models.problems import InputError, Problem
 from planner.tables import TABLE_SPECS
 
 _ID_RE = re.compile(r"^[^\s;]+$")

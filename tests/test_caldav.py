@@ -30,7 +30,7 @@ from planner.caldav_publish import calendar_prefix, publish_plan
 from planner.calendar_server import stop
 from planner.calendars import calendar_files, session_uid
 from planner.plan_io import plan_json_text
-from planner.problems import InputError
+from models.problems import InputError
 
 USER, PASSWORD = "planner", "secret-пароль"
 READER, READER_PASSWORD = "reader", "readonly"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from helpers import CONSULTANTS, SCHOOLS, TOPICS, run_cli, write_instance
-from planner.problems import InputError, Problem
+from models.problems import InputError, Problem
 from planner.validation import load_instance
 
 

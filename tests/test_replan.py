@@ -27,7 +27,7 @@ from models.score import needs
 from models.solve import SolveOptions, solve_consultations
 from models.validate import validate
 from planner.plan_io import plan_json_text, read_plan
-from planner.problems import InputError
+from models.problems import InputError
 from planner.replanning import change_report, compare_table
 from planner.scenario import KINDS, Scenario, apply_scenario, read_scenario
 from planner.validation import load_instance

@@ -26,7 +26,7 @@ from models.roadmap_links import (
     link_violations,
     linked_instance,
 )
-from planner.problems import InputError, Problem
+from models.problems import InputError, Problem
 from planner.roadmap_report import roadmap_table
 from planner.validation import load_instance
 

@@ -388,7 +388,7 @@ def test_solver_uses_closed_days_for_overnight_travel(tmp_path):
 
 
 def test_visitor_candidates_must_not_be_negative(tmp_path):
-    from planner.problems import InputError
+    from models.problems import InputError
 
     folder = write_instance(tmp_path / "inst", toml=BASE_TOML + "visitor_candidates = -1\n")
     with pytest.raises(InputError) as exc:

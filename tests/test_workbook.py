@@ -15,7 +15,7 @@ import openpyxl
 import pytest
 
 from helpers import CONSULTANTS, KUZBASS, SCHOOLS, TOPICS, run_cli, write_instance
-from planner.problems import InputError, Problem
+from models.problems import InputError, Problem
 from planner.template import write_template
 from planner.validation import load_instance
 
