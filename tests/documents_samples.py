@@ -15,7 +15,7 @@ from pathlib import Path
 from helpers import rows_to_csv, write_instance
 
 from models.domain import ActivityDates, Format, Instance, Plan, Session, Unmet
-from planner.validation import load_instance
+from planner.inputs.validation import load_instance
 
 TZ = timezone(timedelta(hours=7))  # Asia/Novokuznetsk
 INJECTION_NAME = '=HYPERLINK("http://x","y")'

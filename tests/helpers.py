@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from planner.tables import TABLE_SPECS
+from planner.inputs.tables import TABLE_SPECS
 
 ROOT = Path(__file__).resolve().parent.parent
 KUZBASS = ROOT / "instances" / "kuzbass-2022"

@@ -26,10 +26,10 @@ from calendar_samples import replanned_plan, sample_instance, sample_plan, utc
 from helpers import ROOT, write_instance
 
 from models.domain import Format, Plan, Session
-from planner.caldav_publish import calendar_prefix, publish_plan
-from planner.calendar_server import stop
-from planner.calendars import calendar_files, session_uid
-from planner.plan_io import plan_json_text
+from planner.calendar_sync.caldav_publish import calendar_prefix, publish_plan
+from planner.calendar_sync.calendar_server import stop
+from planner.exports.calendars import calendar_files, session_uid
+from planner.exports.plan_io import plan_json_text
 from models.problems import InputError
 
 USER, PASSWORD = "planner", "secret-пароль"
@@ -406,7 +406,7 @@ def test_calendar_server_command_creates_a_user_serves_and_stops_on_ctrl_c(tmp_p
     assert code == 0 and "остановлен" in out
 
     # What a second start lists for subscription: every calendar just published.
-    from planner.calendar_server import ServerPaths, ensure_user, stored_calendars
+    from planner.calendar_sync.calendar_server import ServerPaths, ensure_user, stored_calendars
 
     listed = dict(stored_calendars(ServerPaths(storage), port))
     assert len(listed) == 8

@@ -32,7 +32,7 @@ from calendar_samples import (
 from helpers import run_cli, write_instance
 
 from models.domain import Format, Plan, School, Session
-from planner.calendars import (
+from planner.exports.calendars import (
     SESSION_NAMESPACE,
     activity_events,
     calendar_bytes,
@@ -41,7 +41,7 @@ from planner.calendars import (
     plan_stamp,
     session_uid,
 )
-from planner.plan_io import plan_json_text
+from planner.exports.plan_io import plan_json_text
 
 GOLDEN = Path(__file__).parent / "golden" / "calendars"
 

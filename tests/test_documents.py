@@ -24,12 +24,12 @@ from docx.shared import Cm, Pt
 from helpers import run_cli
 
 from planner.cli import main
-from planner.documents import document_files
-from planner.documents_common import appendix_title, region_genitive
-from planner.documents_docx import appendix_docx
-from planner.documents_xlsx import plan_xlsx
-from planner.plan_io import plan_json_text
-from planner.report_html import SECTIONS, report_html
+from planner.exports.documents import document_files
+from planner.exports.documents_common import appendix_title, region_genitive
+from planner.exports.documents_docx import appendix_docx
+from planner.exports.documents_xlsx import plan_xlsx
+from planner.exports.plan_io import plan_json_text
+from planner.exports.report_html import SECTIONS, report_html
 
 W_NS = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
@@ -408,7 +408,7 @@ def test_outputs_built_in_forked_processes_equal_those_built_in_turn(instance, p
     """output_files builds the three documents in forked processes; where it cannot fork it
     builds them here. Both give the same files: byte for byte, and for the Word and Excel
     zips every part but the zip's timestamps and the creation time in docProps/core.xml."""
-    import planner.pipeline as pipeline
+    import planner.workflows.solving as pipeline
 
     forked = pipeline.output_files(instance, plan)
     monkeypatch.setattr(pipeline, "_fork_pool", lambda workers: None)
@@ -471,7 +471,7 @@ def replace_topic(plan, topic):
 
 
 def test_school_names_sort_with_numbers_as_numbers():
-    from planner.documents_common import natural_key
+    from planner.exports.documents_common import natural_key
 
     names = ["МБОУ «СОШ № 10»", "МБОУ «СОШ № 2»", "мбоу «сош № 1»", "МБОУ «ООШ № 3»"]
     # Case-insensitive; «ООШ» before «СОШ»; 1 < 2 < 10 (as strings «10» came before «2»).

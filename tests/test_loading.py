@@ -9,7 +9,7 @@ import pytest
 
 from helpers import CONSULTANTS, SCHOOLS, TOPICS, run_cli, write_instance
 from models.problems import InputError, Problem
-from planner.validation import load_instance
+from planner.inputs.validation import load_instance
 
 
 def problems_of(folder: Path) -> list[Problem]:

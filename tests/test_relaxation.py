@@ -19,7 +19,7 @@ from models.cp_domains import allows, fixed_domains
 from models.relaxation import month_free_relaxation
 from models.solve import SolveOptions, solve_consultations
 from models.validate import validate
-from planner.validation import load_instance
+from planner.inputs.validation import load_instance
 
 
 def exact(**kw) -> SolveOptions:

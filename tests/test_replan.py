@@ -26,11 +26,11 @@ from models.replan import replan, sessions_changed
 from models.score import needs
 from models.solve import SolveOptions, solve_consultations
 from models.validate import validate
-from planner.plan_io import plan_json_text, read_plan
+from planner.exports.plan_io import plan_json_text, read_plan
 from models.problems import InputError
-from planner.replanning import change_report, compare_table
-from planner.scenario import KINDS, Scenario, apply_scenario, read_scenario
-from planner.validation import load_instance
+from planner.workflows.replanning import change_report, compare_table
+from planner.inputs.scenario import KINDS, Scenario, apply_scenario, read_scenario
+from planner.inputs.validation import load_instance
 
 OPTS = SolveOptions(time_limit=5, workers=2, seed=0)
 # The baseline on one worker: CP-SAT is then deterministic, and so is every test built on it

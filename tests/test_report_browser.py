@@ -18,10 +18,10 @@ from helpers import KUZBASS, ROOT
 
 from models.calendar_days import month_of
 from models.solve import SolveOptions, solve_consultations
-from planner.documents import document_files
-from planner.documents_common import month_title
-from planner.report_html import SECTIONS, report_html
-from planner.validation import load_instance
+from planner.exports.documents import document_files
+from planner.exports.documents_common import month_title
+from planner.exports.report_html import SECTIONS, report_html
+from planner.inputs.validation import load_instance
 
 OUTPUTS = ROOT / "outputs"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -27,8 +27,8 @@ from models.roadmap_links import (
     linked_instance,
 )
 from models.problems import InputError, Problem
-from planner.roadmap_report import roadmap_table
-from planner.validation import load_instance
+from planner.exports.roadmap_report import roadmap_table
+from planner.inputs.validation import load_instance
 
 HEADER = "id,title,responsible,indicator,earliest,latest,duration_days,after,fixed\n"
 SEEDS = ["kuzbass-2022", "chebulinsky-2021", "kalmykia-2022"]
@@ -412,8 +412,8 @@ def test_link_with_no_month_left_closes_the_topic(tmp_path: Path) -> None:
 
 
 def test_roadmap_calendars(tmp_path: Path) -> None:
-    from planner.calendars import activity_uid
-    from planner.roadmap_calendars import roadmap_calendar_files
+    from planner.exports.calendars import activity_uid
+    from planner.exports.roadmap_calendars import roadmap_calendar_files
 
     instance = roadmap_instance(tmp_path, (
         "A1,Курс,ГКУ «КЦМКО»;КРИПКиПРО,,2022-03-14,,3,,\n"

@@ -24,7 +24,7 @@ from helpers import BASE_TOML, run_cli, write_instance
 
 from models.domain import Format, Instance, Plan, Session, Unmet
 from models.validate import validate
-from planner.validation import load_instance
+from planner.inputs.validation import load_instance
 
 TZ = ZoneInfo("Asia/Novokuznetsk")  # UTC+7 all year
 

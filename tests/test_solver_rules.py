@@ -17,7 +17,7 @@ from models.calendar_days import month_of
 from models.domain import Format, Instance, Plan, Session
 from models.solve import SolveOptions, solve_consultations
 from models.validate import validate
-from planner.validation import load_instance
+from planner.inputs.validation import load_instance
 
 TV, T1 = TOPICS  # TV: verification, onsite, 120 min, cap 1; T1: program, online, 90 min, cap 10, R03
 C1 = CONSULTANTS[0]  # at M1, delivers TV;T1, 4 a month

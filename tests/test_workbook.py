@@ -16,8 +16,8 @@ import pytest
 
 from helpers import CONSULTANTS, KUZBASS, SCHOOLS, TOPICS, run_cli, write_instance
 from models.problems import InputError, Problem
-from planner.template import write_template
-from planner.validation import load_instance
+from planner.inputs.template import write_template
+from planner.inputs.validation import load_instance
 
 BOOK = "kuzbass-2022.xlsx"
 

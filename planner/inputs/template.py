@@ -20,9 +20,9 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from models.settings import settings_table
-from planner.loading import read_instance
-from planner.tables import SETTINGS_SHEET, TABLE_SPECS
-from planner.validation import builtin_risks
+from planner.inputs.loading import read_instance
+from planner.inputs.tables import SETTINGS_SHEET, TABLE_SPECS
+from planner.inputs.validation import builtin_risks
 
 _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 _EXAMPLE_SETTINGS = {

@@ -2,7 +2,7 @@
 
 How to add a format (from your command module's `register(sub)`):
 
-    from planner.cmd_export import add_plan_arguments, export_subparsers, load_plan_for_export
+    from planner.cli.export import add_plan_arguments, export_subparsers, load_plan_for_export
 
     p = export_subparsers(sub).add_parser("docx", help="...")
     add_plan_arguments(p)              # PLAN, --out DIR, --instance INSTANCE
@@ -53,7 +53,7 @@ def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
 
 def load_plan_for_export(args: argparse.Namespace) -> tuple[Path, Plan, Instance, Path]:
     """(plan path, plan, its instance, output folder) from the common export arguments."""
-    from planner.plan_io import instance_for_plan, read_plan
+    from planner.exports.plan_io import instance_for_plan, read_plan
 
     plan_path = Path(args.plan)
     plan = read_plan(plan_path)

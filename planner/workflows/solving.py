@@ -19,7 +19,7 @@ from models.domain import VERIFICATION_NEED, Instance, Plan
 from models.score import load_by_month
 from models.solve import SolveOptions, gap, num, solve_consultations
 from models.validate import Violation, validate
-from planner.plan_io import plan_csv_text, plan_json_text, read_plan, write_bundle
+from planner.exports.plan_io import plan_csv_text, plan_json_text, read_plan, write_bundle
 from models.problems import InputError, Problem
 
 DEFAULT_TIME_LIMIT = 20.0
@@ -44,7 +44,7 @@ class PlanInvalid(Exception):
 
 def load(path: str | Path) -> Instance:
     """files → validated instance (InputError lists every problem)."""
-    from planner.validation import load_instance
+    from planner.inputs.validation import load_instance
 
     instance, warnings = load_instance(path)
     for w in warnings:
@@ -110,17 +110,17 @@ def output_files(instance: Instance, plan: Plan, *, calendars: bool = True,
     # The three documents are built in forked processes, one each, while this one renders the
     # calendars: independent, CPU-bound, and 1.3 s one after another on Kuzbass, a quarter
     # of a 5-second replan. Without fork (not Linux) they are built here, in turn.
-    from planner.documents import DOCUMENTS, build_document
+    from planner.exports.documents import DOCUMENTS, build_document
 
     pool = _fork_pool(3) if documents else None
     jobs = {name: pool.submit(build_document, name, instance, plan) for name in DOCUMENTS} if pool else {}
     try:
         if calendars:
-            from planner.calendars import calendar_files
+            from planner.exports.calendars import calendar_files
 
             files.update(calendar_files(instance, plan))
             if plan.activities:
-                from planner.roadmap_calendars import roadmap_calendar_files
+                from planner.exports.roadmap_calendars import roadmap_calendar_files
 
                 files.update(roadmap_calendar_files(instance, plan))
         if documents:
@@ -238,7 +238,7 @@ def _report_invalid(violations: list[Violation]) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from planner.scenario import apply_scenario, read_scenario
+    from planner.inputs.scenario import apply_scenario, read_scenario
 
     plan = read_plan(Path(args.plan))
     instance = load(args.instance)

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from models.domain import Instance, Plan
-from planner.cmd_export import add_plan_arguments, export_subparsers, load_plan_for_export
-from planner.documents_common import plan_mismatches
+from planner.cli.export import add_plan_arguments, export_subparsers, load_plan_for_export
+from planner.exports.documents_common import plan_mismatches
 from models.problems import InputError
 
 APPENDIX_FILE = "appendix.docx"
@@ -29,15 +29,15 @@ def build_document(name: str, instance: Instance, plan: Plan) -> bytes:
     """One document of a plan, in memory (its builder imported here: the Word, Excel and
     plotly libraries load only where a document is built)."""
     if name == APPENDIX_FILE:
-        from planner.documents_docx import appendix_docx
+        from planner.exports.documents_docx import appendix_docx
 
         return appendix_docx(instance, plan)
     if name == WORKBOOK_FILE:
-        from planner.documents_xlsx import plan_xlsx
+        from planner.exports.documents_xlsx import plan_xlsx
 
         return plan_xlsx(instance, plan)
     if name == REPORT_FILE:
-        from planner.report_html import report_html
+        from planner.exports.report_html import report_html
 
         return report_html(instance, plan)
     raise ValueError(f"unknown document {name!r}")
@@ -78,19 +78,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_export_docx(args: argparse.Namespace) -> int:
-    from planner.documents_docx import appendix_docx
+    from planner.exports.documents_docx import appendix_docx
 
     return _write_one(args, APPENDIX_FILE, appendix_docx)
 
 
 def _cmd_export_xlsx(args: argparse.Namespace) -> int:
-    from planner.documents_xlsx import plan_xlsx
+    from planner.exports.documents_xlsx import plan_xlsx
 
     return _write_one(args, WORKBOOK_FILE, plan_xlsx)
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from planner.report_html import report_html
+    from planner.exports.report_html import report_html
 
     return _write_one(args, REPORT_FILE, report_html)
 
@@ -98,7 +98,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def _write_one(
     args: argparse.Namespace, name: str, build: Callable[[Instance, Plan], bytes]
 ) -> int:
-    from planner.plan_io import write_bundle
+    from planner.exports.plan_io import write_bundle
 
     plan_path, plan, instance, out_dir = load_plan_for_export(args)
     problems = plan_mismatches(instance, plan, plan_path.name)

@@ -32,9 +32,9 @@ from models.domain import (
     Topic,
 )
 from models.settings import REQUIRED, SECTIONS, Settings
-from planner.loading import RawInstance, RawTable, read_instance
+from planner.inputs.loading import RawInstance, RawTable, read_instance
 from models.problems import InputError, Problem
-from planner.tables import TABLE_SPECS
+from planner.inputs.tables import TABLE_SPECS
 
 _ID_RE = re.compile(r"^[^\s;]+$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

@@ -25,7 +25,7 @@ from plotly.offline import get_plotlyjs
 
 from models.calendar_days import month_first_day, month_last_day
 from models.domain import VERIFICATION_NEED, Format, Instance, Plan, Stage
-from planner.documents_common import (
+from planner.exports.documents_common import (
     MONTHS_NOMINATIVE,
     change_rows,
     consultant_month_load,

@@ -17,8 +17,8 @@ from pathlib import Path
 from models.domain import VERIFICATION_NEED, Instance, Plan
 from models.replan import replan, sessions_changed
 from models.solve import SolveOptions
-from planner.documents_common import natural_key
-from planner.pipeline import (
+from planner.exports.documents_common import natural_key
+from planner.workflows.solving import (
     PlanInvalid,
     _report_invalid,
     checked,
@@ -28,9 +28,9 @@ from planner.pipeline import (
     say,
     schedule_activities,
 )
-from planner.plan_io import read_plan, write_bundle
+from planner.exports.plan_io import read_plan, write_bundle
 from models.problems import InputError, Problem
-from planner.scenario import apply_scenario, read_scenario
+from planner.inputs.scenario import apply_scenario, read_scenario
 
 DEFAULT_REPLAN_TIME_LIMIT = 4.0
 """Seconds for the solver of a replan (model, repair, search, dates): a what-if in a meeting.

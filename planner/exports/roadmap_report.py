@@ -13,7 +13,7 @@ import textwrap
 
 from models.domain import Instance
 from models.roadmap import RoadmapResult, date_span, executors_of, roadmap_summary_lines
-from planner.plan_io import safe_cell
+from planner.exports.plan_io import safe_cell
 
 HEADERS = ("№", "Описание действий", "Дата реализации", "Исполнители", "Показатель реализации",
            "Резерв, раб. дн.")

@@ -25,7 +25,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from models.domain import Instance, Plan
-from planner.documents_common import (
+from planner.exports.documents_common import (
     change_rows,
     consultant_month_load,
     format_title,

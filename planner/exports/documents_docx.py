@@ -27,7 +27,7 @@ from docx.shared import Cm, Pt
 from docx.table import Table, _Row
 
 from models.domain import ActivityDates, Instance, Plan, Session
-from planner.documents_common import (
+from planner.exports.documents_common import (
     appendix_title,
     date_text,
     month_title,

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from models.domain import Instance, Plan
 from models.roadmap import executors_of, slug
-from planner.calendars import activity_events, calendar_bytes, plan_stamp
+from planner.exports.calendars import activity_events, calendar_bytes, plan_stamp
 
 
 def executor_slugs(instance: Instance) -> dict[str, str]:

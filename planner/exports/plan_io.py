@@ -180,7 +180,7 @@ def instance_for_plan(plan: Plan, plan_path: Path, instance_arg: str | Path | No
     The stored path (meta.instance_path) is tried as written (relative to the current folder),
     then relative to the plan file, then `instances/<plan.instance>`.
     """
-    from planner.validation import load_instance
+    from planner.inputs.validation import load_instance
 
     candidates: list[Path] = []
     if instance_arg:

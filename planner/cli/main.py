@@ -15,8 +15,8 @@ EXIT_INTERNAL = 3
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from planner.summary import instance_summary
-    from planner.validation import load_instance
+    from planner.inputs.summary import instance_summary
+    from planner.inputs.validation import load_instance
 
     instance, warnings = load_instance(args.instance)
     print(instance_summary(instance, warnings))
@@ -34,7 +34,7 @@ def _cmd_settings(args: argparse.Namespace) -> int:
 
 
 def _cmd_template(args: argparse.Namespace) -> int:
-    from planner.template import write_template
+    from planner.inputs.template import write_template
 
     out = write_template(Path(args.out), source=Path(args.source) if args.source else None)
     print(f"Шаблон записан: {out}")
@@ -44,11 +44,11 @@ def _cmd_template(args: argparse.Namespace) -> int:
 # Each area of the application registers its own subcommands with `register(sub)`, so the
 # commands live next to the code they drive.
 COMMAND_MODULES = (
-    "planner.pipeline",  # solve, validate
-    "planner.cmd_roadmap",  # roadmap
-    "planner.cmd_calendars",  # export ics, publish, calendar-server
-    "planner.documents",  # export docx, export xlsx, report
-    "planner.replanning",  # replan, compare
+    "planner.workflows.solving",  # solve, validate
+    "planner.cli.roadmap",  # roadmap
+    "planner.cli.calendars",  # export ics, publish, calendar-server
+    "planner.exports.documents",  # export docx, export xlsx, report
+    "planner.workflows.replanning",  # replan, compare
 )
 
 

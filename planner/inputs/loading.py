@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from models.problems import InputError, Problem
-from planner.tables import SETTINGS_FILE, SETTINGS_SHEET, TABLE_SPECS
+from planner.inputs.tables import SETTINGS_FILE, SETTINGS_SHEET, TABLE_SPECS
 
 
 @dataclass

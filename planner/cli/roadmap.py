@@ -12,10 +12,10 @@ from models.problems import InputError
 def _cmd_roadmap(args: argparse.Namespace) -> int:
     from models.domain import Plan
     from models.roadmap import schedule_roadmap
-    from planner.plan_io import write_atomic
+    from planner.exports.plan_io import write_atomic
     from models.problems import Problem
-    from planner.roadmap_report import roadmap_csv_text, roadmap_table
-    from planner.validation import load_instance
+    from planner.exports.roadmap_report import roadmap_csv_text, roadmap_table
+    from planner.inputs.validation import load_instance
 
     instance, warnings = load_instance(args.instance)
     for w in warnings:
@@ -34,7 +34,7 @@ def _cmd_roadmap(args: argparse.Namespace) -> int:
     print(f"Дорожная карта: {region} («{instance.name}»)")
     print(roadmap_table(instance, result))
     if args.out:
-        from planner.roadmap_calendars import roadmap_calendar_files
+        from planner.exports.roadmap_calendars import roadmap_calendar_files
 
         out = Path(args.out)
         plan = Plan(instance=instance.name, status=result.status, objective=result.objective,

@@ -31,7 +31,7 @@ from urllib.parse import unquote, urlsplit
 from icalendar import STATUS, Calendar, Event
 
 from models.domain import Instance, Plan
-from planner.calendars import (
+from planner.exports.calendars import (
     MARKER,
     PRODID,
     PartyCalendar,

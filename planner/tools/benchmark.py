@@ -35,9 +35,9 @@ KUZBASS = ROOT / "instances" / "kuzbass-2022"
 def _load(case: str, tmp: Path):
     """The instance as `planner solve` plans it (roadmap links applied) and the first day
     of each linked topic."""
-    from planner.pipeline import schedule_activities
-    from planner.synthetic import make_instance
-    from planner.validation import load_instance
+    from planner.workflows.solving import schedule_activities
+    from planner.tools.synthetic import make_instance
+    from planner.inputs.validation import load_instance
 
     if case == "kuzbass":
         path = KUZBASS
@@ -108,7 +108,7 @@ def run_replan(time_limit: float, workers: int, seed: int = 0) -> list[dict]:
     from models.replan import replan, sessions_changed
     from models.solve import SolveOptions, solve_consultations
     from models.validate import validate
-    from planner.replanning import DEFAULT_REPLAN_TIME_LIMIT, DEFAULT_REPLAN_WORKERS
+    from planner.workflows.replanning import DEFAULT_REPLAN_TIME_LIMIT, DEFAULT_REPLAN_WORKERS
 
     with tempfile.TemporaryDirectory() as tmp:
         instance, firsts = _load("kuzbass", Path(tmp))
@@ -147,7 +147,7 @@ def run_replan(time_limit: float, workers: int, seed: int = 0) -> list[dict]:
 def _replan_command(solved: Path) -> str:
     """The whole `planner replan` command (default limit, all files written) on the plan the
     solve command just wrote, for each consultant of `_dropouts` unavailable from AWAY."""
-    from planner.plan_io import read_plan
+    from planner.exports.plan_io import read_plan
 
     base = read_plan(solved / "plan.json")
     chosen = _dropouts(base, FREEZE, AWAY)
@@ -294,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
             limit = args.time_limit or default_limit.get(case, 60.0)
             print(f"… {case} / {method} (limit {limit:g} s)", file=sys.stderr, flush=True)
             proc = subprocess.run(
-                [sys.executable, "-m", "planner.benchmark", "--one", case, method, "--time-limit", str(limit),
+                [sys.executable, "-m", "planner.tools.benchmark", "--one", case, method, "--time-limit", str(limit),
                  "--workers", str(args.workers)],
                 capture_output=True, text=True, cwd=ROOT, stdin=subprocess.DEVNULL,
             )
@@ -308,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
         for seed in range(args.replan_baselines):
             print(f"… kuzbass / replan (baseline {seed}: consultants unavailable from June)", file=sys.stderr,
                   flush=True)
-            proc = subprocess.run([sys.executable, "-m", "planner.benchmark", "--one", "kuzbass", "replan",
+            proc = subprocess.run([sys.executable, "-m", "planner.tools.benchmark", "--one", "kuzbass", "replan",
                                    "--time-limit", str(args.time_limit or 20), "--workers", str(args.workers),
                                    "--seed", str(seed)],
                                   capture_output=True, text=True, cwd=ROOT, stdin=subprocess.DEVNULL)

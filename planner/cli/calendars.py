@@ -13,7 +13,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from planner.cmd_export import add_plan_arguments, export_subparsers, load_plan_for_export
+from planner.cli.export import add_plan_arguments, export_subparsers, load_plan_for_export
 from models.problems import InputError, Problem
 
 PASSWORD_ENV = "PLANNER_CALDAV_PASSWORD"
@@ -66,7 +66,7 @@ def write_calendars(out_dir: Path, files: dict[str, bytes]) -> tuple[list[Path],
     Returns (written, removed). Only files named like ours (all.ics, consultant-*.ics,
     school-*.ics, municipality-*.ics) in `calendars/` are ever removed.
     """
-    from planner.plan_io import write_bundle
+    from planner.exports.plan_io import write_bundle
 
     written = write_bundle(out_dir, files)
     keep = {p.resolve() for p in written}
@@ -80,7 +80,7 @@ def write_calendars(out_dir: Path, files: dict[str, bytes]) -> tuple[list[Path],
 
 
 def _cmd_export_ics(args: argparse.Namespace) -> int:
-    from planner.calendars import calendar_files
+    from planner.exports.calendars import calendar_files
 
     _plan_path, plan, instance, out_dir = load_plan_for_export(args)
     files = calendar_files(instance, plan)
@@ -124,8 +124,8 @@ def read_password(args: argparse.Namespace) -> str | None:
 
 
 def _cmd_publish(args: argparse.Namespace) -> int:
-    from planner.caldav_publish import calendar_prefix, publish_plan
-    from planner.plan_io import instance_for_plan, read_plan
+    from planner.calendar_sync.caldav_publish import calendar_prefix, publish_plan
+    from planner.exports.plan_io import instance_for_plan, read_plan
 
     password = read_password(args)
     plan_path = Path(args.plan)
@@ -155,7 +155,7 @@ def _cmd_publish(args: argparse.Namespace) -> int:
         import csv
         import io
 
-        from planner.plan_io import write_atomic
+        from planner.exports.plan_io import write_atomic
 
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
@@ -171,7 +171,7 @@ def _cmd_publish(args: argparse.Namespace) -> int:
 
 
 def _cmd_calendar_server(args: argparse.Namespace) -> int:
-    from planner import calendar_server as cs
+    from planner.calendar_sync import calendar_server as cs
 
     paths = cs.ServerPaths(Path(args.storage) if args.storage else cs.DEFAULT_STORAGE)
     port = args.port if args.port is not None else cs.DEFAULT_PORT
