@@ -1,8 +1,8 @@
 """Benchmark: instance size, time, objective, bound, gap, memory — and ratios to baselines.
 
-    python -m planner.benchmark                 # Kuzbass + synthetic 300 (curators fixed and not), 1000
-    python -m planner.benchmark --quick         # Kuzbass only
-    python -m planner.benchmark --cases kuzbass,300 --time-limit 20
+    python -m planner.tools.benchmark                 # Kuzbass + synthetic 300 (curators fixed and not), 1000
+    python -m planner.tools.benchmark --quick         # Kuzbass only
+    python -m planner.tools.benchmark --cases kuzbass,300 --time-limit 20
 
 Every run happens in its own subprocess, so that its peak memory (ru_maxrss) is its
 own. The machines are shared and noisy: compare the ratios within one run (optimiser
@@ -262,7 +262,7 @@ def ratios(rows: list[dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m planner.benchmark", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m planner.tools.benchmark", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", default="kuzbass,300,300-open,1000",
                         help="kuzbass and/or school counts of synthetic instances (N-open: curators not yet"

@@ -7,8 +7,8 @@ output depends on nothing but the inputs and the seed (same bytes on every run).
 
 Usage::
 
-    python -m planner.synthetic kuzbass                       # rewrite Kuzbass schools.csv
-    python -m planner.synthetic make OUT --schools 300 --seed 1  # a complete instance
+    python -m planner.tools.synthetic kuzbass                       # rewrite Kuzbass schools.csv
+    python -m planner.tools.synthetic make OUT --schools 300 --seed 1  # a complete instance
 
 The shares below are those of the Kuzbass 2022 order (seed 004): 96 schools, of them
 44 СОШ and 52 ООШ, 54 in the list for the second time; one mobile group of 16.
@@ -405,7 +405,7 @@ def make_instance(
 def main(argv: list[str] | None = None) -> None:
     """Command line: `kuzbass` or `make OUT --schools N --seed K`."""
     parser = argparse.ArgumentParser(
-        prog="python -m planner.synthetic", description="Синтетические школы и экземпляры."
+        prog="python -m planner.tools.synthetic", description="Синтетические школы и экземпляры."
     )
     sub = parser.add_subparsers(dest="command", required=True)
     kuz = sub.add_parser("kuzbass", help="перезаписать schools.csv экземпляра kuzbass-2022")
