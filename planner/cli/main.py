@@ -41,14 +41,13 @@ def _cmd_template(args: argparse.Namespace) -> int:
     return 0
 
 
-# Each area of the application registers its own subcommands with `register(sub)`, so the
-# commands live next to the code they drive.
+# Each command module of planner.cli registers its own subcommands with `register(sub)`.
 COMMAND_MODULES = (
-    "planner.workflows.solving",  # solve, validate
+    "planner.cli.solve",  # solve, validate
     "planner.cli.roadmap",  # roadmap
     "planner.cli.calendars",  # export ics, publish, calendar-server
-    "planner.exports.documents",  # export docx, export xlsx, report
-    "planner.workflows.replanning",  # replan, compare
+    "planner.cli.documents",  # export docx, export xlsx, report
+    "planner.cli.replan",  # replan, compare
 )
 
 

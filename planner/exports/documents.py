@@ -1,21 +1,13 @@
-"""Documents of a plan: `planner export docx`, `planner export xlsx`, `planner report`.
+"""Documents of a plan, built in memory: the Word appendix, the Excel workbook, the HTML report.
 
-Thin: read the plan and its instance, call the pure builders (one module per format:
-`documents_docx`, `documents_xlsx`, `report_html`), write the files with `write_bundle`
-(each complete or not at all), print where they are. `document_files` is what
-`planner solve` calls to put the three files beside plan.json.
+One module per format (`documents_docx`, `documents_xlsx`, `report_html`), each a pure function
+of (instance, plan). `document_files` is what `planner solve` puts beside plan.json; the
+`planner export docx|xlsx` and `planner report` commands live in `planner.cli.documents`.
 """
 
 from __future__ import annotations
 
-import argparse
-from collections.abc import Callable
-from pathlib import Path
-
 from models.domain import Instance, Plan
-from planner.cli.export import add_plan_arguments, export_subparsers, load_plan_for_export
-from planner.exports.documents_common import plan_mismatches
-from models.problems import InputError
 
 APPENDIX_FILE = "appendix.docx"
 WORKBOOK_FILE = "plan.xlsx"
@@ -46,64 +38,3 @@ def build_document(name: str, instance: Instance, plan: Plan) -> bytes:
 def document_files(instance: Instance, plan: Plan) -> dict[str, bytes]:
     """The three documents of a plan, in memory: {"appendix.docx", "plan.xlsx", "report.html"}."""
     return {name: build_document(name, instance, plan) for name in DOCUMENTS}
-
-
-def register(sub: argparse._SubParsersAction) -> None:
-    export = export_subparsers(sub)
-    p = export.add_parser(
-        "docx",
-        help="приложение к приказу в Word: график консультаций по месяцам и по школам",
-        description=f"Записать {APPENDIX_FILE}: график консультаций в форме приложения к приказу "
-        "(по месяцам, по школам и, если есть, мероприятия дорожной карты).",
-    )
-    add_plan_arguments(p)
-    p.set_defaults(func=_cmd_export_docx)
-
-    p = export.add_parser(
-        "xlsx",
-        help="книга Excel: график, школы, нагрузка консультантов, непокрытые риски, итоги",
-        description=f"Записать {WORKBOOK_FILE}: план по листам, с фильтрами и настоящими датами.",
-    )
-    add_plan_arguments(p)
-    p.set_defaults(func=_cmd_export_xlsx)
-
-    p = sub.add_parser(
-        "report",
-        help="наглядный отчёт о плане: одна страница HTML, открывается без интернета",
-        description=f"Записать {REPORT_FILE}: главные цифры, диаграммы консультантов и школ, покрытие "
-        "факторов риска, нагрузку, выезды, непокрытые потребности и изменения.",
-    )
-    add_plan_arguments(p)
-    p.set_defaults(func=_cmd_report)
-
-
-def _cmd_export_docx(args: argparse.Namespace) -> int:
-    from planner.exports.documents_docx import appendix_docx
-
-    return _write_one(args, APPENDIX_FILE, appendix_docx)
-
-
-def _cmd_export_xlsx(args: argparse.Namespace) -> int:
-    from planner.exports.documents_xlsx import plan_xlsx
-
-    return _write_one(args, WORKBOOK_FILE, plan_xlsx)
-
-
-def _cmd_report(args: argparse.Namespace) -> int:
-    from planner.exports.report_html import report_html
-
-    return _write_one(args, REPORT_FILE, report_html)
-
-
-def _write_one(
-    args: argparse.Namespace, name: str, build: Callable[[Instance, Plan], bytes]
-) -> int:
-    from planner.exports.plan_io import write_bundle
-
-    plan_path, plan, instance, out_dir = load_plan_for_export(args)
-    problems = plan_mismatches(instance, plan, plan_path.name)
-    if problems:
-        raise InputError(problems)
-    written = write_bundle(Path(out_dir), {name: build(instance, plan)})
-    print(f"Записано: {written[0]}")
-    return 0

@@ -1,16 +1,15 @@
-"""`planner replan` and `planner compare`: what-if scenarios for a working-group meeting.
+"""What-if scenarios for a working-group meeting (`planner replan`, `planner compare`).
 
-replan: instance (+ scenario) + baseline plan + freeze date → a new plan that keeps the past
-and moves as little as possible; writes the same files as `planner solve` plus `changes.md`,
-the change report a coordinator sends round.
-compare: key figures of several plans side by side.
+`replan_files`: instance (+ scenario) + baseline plan + freeze date → a new plan that keeps
+the past and moves as little as possible; writes the same files as `solve` plus `changes.md`,
+the change report a coordinator sends round (`change_report`).
+`compare_table`: key figures of several plans side by side.
 """
 
 from __future__ import annotations
 
-import argparse
-import time
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
@@ -19,12 +18,9 @@ from models.replan import replan, sessions_changed
 from models.solve import SolveOptions
 from planner.exports.documents_common import natural_key
 from planner.workflows.solving import (
-    PlanInvalid,
-    _report_invalid,
     checked,
     load,
     output_files,
-    plan_summary,
     say,
     schedule_activities,
 )
@@ -170,19 +166,31 @@ def change_report(instance: Instance, baseline: Plan, plan: Plan) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _cmd_replan(args: argparse.Namespace) -> int:
-    t0 = time.monotonic()
-    instance = load(args.instance)
-    baseline = read_plan(Path(args.baseline))
-    scenario = read_scenario(Path(args.scenario)) if args.scenario else None
-    freeze = None
-    if args.freeze:
-        try:
-            freeze = date.fromisoformat(args.freeze)
-        except ValueError:
-            raise InputError([Problem("командная строка", "нужна дата ГГГГ-ММ-ДД", column="--freeze",
-                                      value=args.freeze)]) from None
-    elif scenario is not None:
+@dataclass
+class Replanned:
+    """A replanned plan, the freeze date it kept, and the folder its files were written to."""
+
+    instance: Instance
+    plan: Plan
+    freeze: date
+    out: Path
+    written: list[Path]
+
+
+def replan_files(instance_path: str | Path, baseline_path: str | Path, opts: SolveOptions, *,
+                 scenario_path: str | Path | None = None, freeze: date | str | None = None,
+                 out: str | Path | None = None, calendars: bool = True,
+                 documents: bool = True) -> Replanned:
+    """instance (+ scenario) + baseline plan + freeze date → a checked new plan, written to `out`
+    (default outputs/<instance>-replan/) with every output of a solve and changes.md.
+    `freeze` is a date or the ISO text a person typed; without it, the scenario's
+    freeze_before. PlanInvalid when the plan breaks a rule (nothing written)."""
+    instance = load(instance_path)
+    baseline = read_plan(Path(baseline_path))
+    scenario = read_scenario(Path(scenario_path)) if scenario_path else None
+    if isinstance(freeze, str):
+        freeze = _freeze_date(freeze) if freeze else None
+    if freeze is None and scenario is not None:
         freeze = scenario.freeze_before
     if freeze is None:
         raise InputError([Problem("командная строка", "укажите дату заморозки: --freeze ГГГГ-ММ-ДД"
@@ -194,29 +202,18 @@ def _cmd_replan(args: argparse.Namespace) -> int:
     unknown = sorted({s.topic for s in baseline.sessions if s.topic not in instance.topics}
                      | {s.consultant for s in baseline.sessions if s.consultant not in instance.consultants})
     if unknown:
-        raise InputError([Problem(Path(args.baseline).name, "в базовом плане есть коды, которых нет в экземпляре",
+        raise InputError([Problem(Path(baseline_path).name, "в базовом плане есть коды, которых нет в экземпляре",
                                   column="sessions", value=", ".join(unknown))])
-    opts = SolveOptions(time_limit=args.time_limit, workers=args.workers, seed=args.seed, progress=say)
     roadmap, linked, firsts = schedule_activities(instance)
     plan = replan(linked, baseline, freeze, opts, scenario.name if scenario else "", topic_first_day=firsts or None)
     if scenario is not None:
-        plan.meta["scenario_path"] = str(args.scenario)
-    try:
-        plan = checked(linked, plan, roadmap, args.instance)
-    except PlanInvalid as exc:
-        return _report_invalid(exc.violations)
-    out = Path(args.out) if args.out else Path("outputs") / f"{instance.name}-replan"
-    files = output_files(instance, plan, calendars=not args.no_calendars, documents=not args.no_documents)
+        plan.meta["scenario_path"] = str(scenario_path)
+    plan = checked(linked, plan, roadmap, instance_path)
+    folder = Path(out) if out else Path("outputs") / f"{instance.name}-replan"
+    files = output_files(instance, plan, calendars=calendars, documents=documents)
     report = change_report(instance, baseline, plan)
     files["changes.md"] = report
-    write_bundle(out, files)
-    print(plan_summary(instance, plan))
-    r = plan.meta["replan"]
-    print(f"  Изменения против базового плана: без изменений {r['kept']}, перенесено {r['moved']},"
-          f" отменено {r['cancelled']}, добавлено {r['added']} (история до {freeze:%d.%m.%Y}: {r['history_sessions']})")
-    print(f"Записано в {out} (отчёт об изменениях: {out / 'changes.md'})")
-    say(f"Всего {time.monotonic() - t0:.1f} с")
-    return 0
+    return Replanned(instance, plan, freeze, folder, write_bundle(folder, files))
 
 
 def compare_table(plans: list[tuple[str, Plan]]) -> str:
@@ -251,32 +248,19 @@ def compare_table(plans: list[tuple[str, Plan]]) -> str:
     return "\n".join(out)
 
 
-def _cmd_compare(args: argparse.Namespace) -> int:
+def _freeze_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError([Problem("командная строка", "нужна дата ГГГГ-ММ-ДД", column="--freeze",
+                                  value=text)]) from None
+
+
+def read_plans(paths: list[str | Path]) -> list[tuple[str, Plan]]:
+    """Plans to compare, each named after its folder (else its file)."""
     plans = []
-    for path in args.plans:
+    for path in paths:
         p = read_plan(Path(path))
         name = Path(path).parent.name or Path(path).stem
         plans.append((name, p))
-    print(compare_table(plans))
-    return 0
-
-
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("replan", help="перепланировать по сценарию, сохранив прошлое и изменив как можно меньше")
-    p.add_argument("instance", help="папка экземпляра или книга .xlsx")
-    p.add_argument("--baseline", required=True, help="базовый план (plan.json), уже объявленный участникам")
-    p.add_argument("--scenario", help="файл сценария .toml (см. README)")
-    p.add_argument("--freeze", help="дата заморозки ГГГГ-ММ-ДД (по умолчанию freeze_before из сценария)")
-    p.add_argument("--out", help="папка для результатов (по умолчанию outputs/<экземпляр>-replan)")
-    p.add_argument("--time-limit", type=float, default=DEFAULT_REPLAN_TIME_LIMIT,
-                   help=f"предел времени решателя, с (по умолчанию {DEFAULT_REPLAN_TIME_LIMIT:g})")
-    p.add_argument("--workers", type=int, default=DEFAULT_REPLAN_WORKERS,
-                   help=f"потоков решателя (по умолчанию {DEFAULT_REPLAN_WORKERS})")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--no-calendars", action="store_true", help="не писать календари .ics")
-    p.add_argument("--no-documents", action="store_true", help="не писать appendix.docx, plan.xlsx, report.html")
-    p.set_defaults(func=_cmd_replan)
-
-    p = sub.add_parser("compare", help="сравнить ключевые показатели нескольких планов")
-    p.add_argument("plans", nargs="+", help="файлы plan.json (первый — базовый)")
-    p.set_defaults(func=_cmd_compare)
+    return plans

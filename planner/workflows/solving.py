@@ -1,17 +1,17 @@
 """The main job, one arrow at a time: files → instance → model → solve → plan → exports.
 
-`planner solve` and `planner validate` live here. Every output is built in memory first
-and written only when everything is ready, each file atomically: a failure leaves the
-output folder as it was.
+`solve` (what `planner solve` runs) and `check_plan` (what `planner validate` runs), with the
+arrows they are made of. Every output is built in memory first and written only when
+everything is ready, each file atomically: a failure leaves the output folder as it was.
+Progress goes to stderr through `say`; results are returned, the front door prints them.
 """
 
 from __future__ import annotations
 
-import argparse
 import multiprocessing
 import sys
-import time
 from collections import Counter
+from dataclasses import dataclass
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -188,101 +188,65 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{100 * value:.2f}%"
 
 
-# --- commands ----------------------------------------------------------------------------
+# --- the jobs ----------------------------------------------------------------------------
 
 
-def _default_out(instance: Instance) -> Path:
+@dataclass
+class Written:
+    """A plan and the folder its files were written to."""
+
+    instance: Instance
+    plan: Plan
+    out: Path
+    written: list[Path]
+
+
+def default_out(instance: Instance) -> Path:
     return Path("outputs") / instance.name
 
 
-def _solve_options(args: argparse.Namespace) -> SolveOptions:
-    problems = []
-    if args.time_limit <= 0:
-        problems.append(Problem("командная строка", "нужно положительное число секунд", column="--time-limit",
-                                value=str(args.time_limit)))
-    if args.workers < 1:
-        problems.append(Problem("командная строка", "нужно не меньше 1 потока", column="--workers",
-                                value=str(args.workers)))
-    if problems:
-        raise InputError(problems)
-    return SolveOptions(time_limit=args.time_limit, workers=args.workers, seed=args.seed, progress=say)
-
-
-def _cmd_solve(args: argparse.Namespace) -> int:
-    t0 = time.monotonic()
-    opts = _solve_options(args)
-    say(f"Читаю экземпляр {args.instance}…")
-    instance = load(args.instance)
+def solve(instance_path: str | Path, opts: SolveOptions, *, out: str | Path | None = None,
+          calendars: bool = True, documents: bool = True) -> Written:
+    """files → instance → (roadmap) → solve → checked plan → every output written to `out`
+    (default outputs/<instance>/). PlanInvalid when the plan breaks a rule (nothing written)."""
+    say(f"Читаю экземпляр {instance_path}…")
+    instance = load(instance_path)
     say(f"  школ {len(instance.schools)}, консультантов {len(instance.consultants)}, тем {len(instance.topics)}")
-    try:
-        plan = plan_instance(instance, opts, args.instance)
-    except PlanInvalid as exc:
-        return _report_invalid(exc.violations)
-    out = Path(args.out) if args.out else _default_out(instance)
+    plan = plan_instance(instance, opts, instance_path)
+    folder = Path(out) if out else default_out(instance)
     say("Готовлю файлы…")
-    files = output_files(instance, plan, calendars=not args.no_calendars, documents=not args.no_documents)
-    written = write_bundle(out, files)
-    print(plan_summary(instance, plan))
-    for line in plan.meta.get("roadmap_summary", []):
-        print(line)
-    print(f"Записано в {out}: " + ", ".join(sorted({str(p.relative_to(out)).split('/')[0] for p in written})))
-    say(f"Всего {time.monotonic() - t0:.1f} с")
-    return 0
+    files = output_files(instance, plan, calendars=calendars, documents=documents)
+    return Written(instance, plan, folder, write_bundle(folder, files))
 
 
-def _report_invalid(violations: list[Violation]) -> int:
-    print("Внутренняя ошибка: построенный план нарушает правила, файлы не записаны:", file=sys.stderr)
-    for v in violations[:50]:
-        print("  " + v.render(), file=sys.stderr)
-    return 3
+@dataclass
+class PlanCheck:
+    """A plan checked against its instance (as its scenario changed it, for a replanned plan)."""
+
+    instance: Instance
+    plan: Plan
+    violations: list[Violation]
 
 
-def _cmd_validate(args: argparse.Namespace) -> int:
+def check_plan(instance_path: str | Path, plan_path: str | Path,
+               scenario_path: str | Path | None = None) -> PlanCheck:
+    """Every rule the plan breaks, without the solver. A replanned plan is checked against the
+    instance as its scenario changed it: `scenario_path` when given, else the file the replan
+    recorded in meta.scenario_path."""
     from planner.inputs.scenario import apply_scenario, read_scenario
 
-    plan = read_plan(Path(args.plan))
-    instance = load(args.instance)
-    # A replanned plan is checked against the instance as its scenario changed it: given
-    # with --scenario, else the file the replan recorded in meta.scenario_path.
+    plan = read_plan(Path(plan_path))
+    instance = load(instance_path)
     recorded = plan.meta.get("scenario_path") if isinstance(plan.meta, dict) else None
-    scenario_path = Path(args.scenario) if args.scenario else (Path(recorded) if recorded else None)
-    if scenario_path is not None:
-        if not args.scenario and not scenario_path.is_file():
-            raise InputError([Problem(Path(args.plan).name, "план построен по сценарию, но файла сценария нет;"
+    scenario_file = Path(scenario_path) if scenario_path else (Path(recorded) if recorded else None)
+    if scenario_file is not None:
+        if not scenario_path and not scenario_file.is_file():
+            raise InputError([Problem(Path(plan_path).name, "план построен по сценарию, но файла сценария нет;"
                                       " укажите его: --scenario ФАЙЛ", column="meta.scenario_path",
                                       value=str(recorded))])
-        scenario = read_scenario(scenario_path)
+        scenario = read_scenario(scenario_file)
         if scenario.freeze_before is None:
             scenario.freeze_before = plan.freeze_before
         instance = apply_scenario(scenario, instance)
-        say(f"Экземпляр с изменениями сценария «{scenario.name}» ({scenario_path})")
-    violations = validate(instance, plan)
-    if not violations:
-        print(f"План {args.plan} соблюдает все правила экземпляра «{instance.name}»:"
-              f" {len(plan.sessions)} консультаций, непокрытых потребностей {len(plan.unmet)} (все с причинами).")
-        return 0
-    print(f"План {args.plan} нарушает правила ({len(violations)}):")
-    for v in violations:
-        print("  " + v.render())
-    return 1
-
-
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("solve", help="построить график консультаций и записать план и все выгрузки")
-    p.add_argument("instance", help="папка экземпляра или книга .xlsx")
-    p.add_argument("--out", help="папка для результатов (по умолчанию outputs/<экземпляр>)")
-    p.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT,
-                   help=f"предел времени решателя, с (по умолчанию {DEFAULT_TIME_LIMIT:g})")
-    p.add_argument("--workers", type=int, default=DEFAULT_WORKERS,
-                   help=f"потоков решателя (по умолчанию {DEFAULT_WORKERS})")
-    p.add_argument("--seed", type=int, default=0, help="зерно случайности решателя (по умолчанию 0)")
-    p.add_argument("--no-calendars", action="store_true", help="не писать календари .ics")
-    p.add_argument("--no-documents", action="store_true", help="не писать appendix.docx, plan.xlsx, report.html")
-    p.set_defaults(func=_cmd_solve)
-
-    p = sub.add_parser("validate", help="проверить план на все правила (без решателя)")
-    p.add_argument("instance", help="папка экземпляра или книга .xlsx")
-    p.add_argument("plan", help="файл plan.json")
-    p.add_argument("--scenario", help="сценарий .toml, по которому план перепланирован (по умолчанию тот,"
-                                      " что записан в плане при replan)")
-    p.set_defaults(func=_cmd_validate)
+        say(f"Экземпляр с изменениями сценария «{scenario.name}» ({scenario_file})")
+    return PlanCheck(instance, plan, validate(instance, plan))

@@ -1,0 +1,61 @@
+"""`planner replan` and `planner compare`: parse, call `planner.workflows.replanning`, print."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from models.solve import SolveOptions
+from planner.cli.solve import report_invalid
+from planner.workflows.replanning import (
+    DEFAULT_REPLAN_TIME_LIMIT,
+    DEFAULT_REPLAN_WORKERS,
+    compare_table,
+    read_plans,
+    replan_files,
+)
+from planner.workflows.solving import PlanInvalid, plan_summary, say
+
+
+def _cmd_replan(args: argparse.Namespace) -> int:
+    t0 = time.monotonic()
+    opts = SolveOptions(time_limit=args.time_limit, workers=args.workers, seed=args.seed, progress=say)
+    try:
+        result = replan_files(args.instance, args.baseline, opts, scenario_path=args.scenario, freeze=args.freeze,
+                              out=args.out, calendars=not args.no_calendars, documents=not args.no_documents)
+    except PlanInvalid as exc:
+        return report_invalid(exc.violations)
+    plan, out, freeze = result.plan, result.out, result.freeze
+    print(plan_summary(result.instance, plan))
+    r = plan.meta["replan"]
+    print(f"  Изменения против базового плана: без изменений {r['kept']}, перенесено {r['moved']},"
+          f" отменено {r['cancelled']}, добавлено {r['added']} (история до {freeze:%d.%m.%Y}: {r['history_sessions']})")
+    print(f"Записано в {out} (отчёт об изменениях: {out / 'changes.md'})")
+    say(f"Всего {time.monotonic() - t0:.1f} с")
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    print(compare_table(read_plans(args.plans)))
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("replan", help="перепланировать по сценарию, сохранив прошлое и изменив как можно меньше")
+    p.add_argument("instance", help="папка экземпляра или книга .xlsx")
+    p.add_argument("--baseline", required=True, help="базовый план (plan.json), уже объявленный участникам")
+    p.add_argument("--scenario", help="файл сценария .toml (см. README)")
+    p.add_argument("--freeze", help="дата заморозки ГГГГ-ММ-ДД (по умолчанию freeze_before из сценария)")
+    p.add_argument("--out", help="папка для результатов (по умолчанию outputs/<экземпляр>-replan)")
+    p.add_argument("--time-limit", type=float, default=DEFAULT_REPLAN_TIME_LIMIT,
+                   help=f"предел времени решателя, с (по умолчанию {DEFAULT_REPLAN_TIME_LIMIT:g})")
+    p.add_argument("--workers", type=int, default=DEFAULT_REPLAN_WORKERS,
+                   help=f"потоков решателя (по умолчанию {DEFAULT_REPLAN_WORKERS})")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-calendars", action="store_true", help="не писать календари .ics")
+    p.add_argument("--no-documents", action="store_true", help="не писать appendix.docx, plan.xlsx, report.html")
+    p.set_defaults(func=_cmd_replan)
+
+    p = sub.add_parser("compare", help="сравнить ключевые показатели нескольких планов")
+    p.add_argument("plans", nargs="+", help="файлы plan.json (первый — базовый)")
+    p.set_defaults(func=_cmd_compare)
