@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 from pathlib import Path
@@ -41,16 +40,6 @@ def _cmd_template(args: argparse.Namespace) -> int:
     return 0
 
 
-# Each command module of planner.cli registers its own subcommands with `register(sub)`.
-COMMAND_MODULES = (
-    "planner.cli.solve",  # solve, validate
-    "planner.cli.roadmap",  # roadmap
-    "planner.cli.calendars",  # export ics, publish, calendar-server
-    "planner.cli.documents",  # export docx, export xlsx, report
-    "planner.cli.replan",  # replan, compare
-)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="planner",
@@ -70,8 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from", dest="source", help="заполнить книгу данными существующего экземпляра")
     p.set_defaults(func=_cmd_template)
 
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
+    # Each command module registers its own subcommands; the order is that of `planner --help`.
+    from planner.cli import calendars, documents, replan, roadmap, solve
+
+    for module in (solve, roadmap, calendars, documents, replan):
+        module.register(sub)
     return parser
 
 
