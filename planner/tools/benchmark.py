@@ -25,7 +25,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 KUZBASS = ROOT / "instances" / "kuzbass-2022"
 
 

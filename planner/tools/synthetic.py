@@ -27,7 +27,7 @@ from pathlib import Path
 DEFAULT_SEED = 2022
 """Seed of the committed Kuzbass schools.csv."""
 
-KUZBASS_DIR = Path(__file__).resolve().parent.parent / "instances" / "kuzbass-2022"
+KUZBASS_DIR = Path(__file__).resolve().parents[2] / "instances" / "kuzbass-2022"
 """The Kuzbass 2022 instance folder; the template for synthetic instances."""
 
 KUZBASS_SCHOOLS = 96
