@@ -8,7 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from models.problems import InputError, Problem
 from planner.inputs.tables import TABLE_SPECS
+from planner.inputs.validation import load_instance
 
 ROOT = Path(__file__).resolve().parent.parent
 KUZBASS = ROOT / "instances" / "kuzbass-2022"
@@ -97,3 +101,17 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[
         stdin=subprocess.DEVNULL,
         timeout=600,
     )
+
+
+def problems_of(path: Path) -> list[Problem]:
+    """Every problem loading the instance at `path` reports (it must fail)."""
+    with pytest.raises(InputError) as info:
+        load_instance(path)
+    return info.value.problems
+
+
+def find(problems: list[Problem], **where: object) -> Problem:
+    """The first problem with these attributes (file=…, row=…, column=…); fails naming all of them."""
+    hits = [p for p in problems if all(getattr(p, k) == v for k, v in where.items())]
+    assert hits, f"no problem with {where}; got:\n" + "\n".join(p.render() for p in problems)
+    return hits[0]

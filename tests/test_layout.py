@@ -147,28 +147,15 @@ def test_the_graph_sees_every_kind_of_import(graph):
     assert graph.number_of_nodes() > 40
 
 
-def test_models_import_nothing_from_planner(graph):
-    broken = models_import_nothing_from_planner(graph)
-    assert not broken, "\n".join(broken)
-
-
-def test_no_import_cycles(graph):
-    broken = import_cycles(graph)
-    assert not broken, "\n".join(broken)
-
-
-def test_front_doors_never_import_each_other(graph):
-    broken = front_doors_importing_each_other(graph)
-    assert not broken, "\n".join(broken)
-
-
-def test_exports_never_import_workflows(graph):
-    broken = exports_importing_workflows(graph)
-    assert not broken, "\n".join(broken)
-
-
-def test_each_room_imports_only_from_the_rooms_below(graph):
-    broken = imports_from_above(graph)
+@pytest.mark.parametrize("rule", [
+    models_import_nothing_from_planner,
+    import_cycles,
+    front_doors_importing_each_other,
+    exports_importing_workflows,
+    imports_from_above,
+], ids=lambda rule: rule.__name__)
+def test_rule(graph, rule):
+    broken = rule(graph)
     assert not broken, "\n".join(broken)
 
 

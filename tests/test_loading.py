@@ -7,21 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import CONSULTANTS, SCHOOLS, TOPICS, run_cli, write_instance
-from models.problems import InputError, Problem
+from helpers import CONSULTANTS, SCHOOLS, TOPICS, find, problems_of, run_cli, write_instance
 from planner.inputs.validation import load_instance
-
-
-def problems_of(folder: Path) -> list[Problem]:
-    with pytest.raises(InputError) as info:
-        load_instance(folder)
-    return info.value.problems
-
-
-def find(problems: list[Problem], **where: object) -> Problem:
-    hits = [p for p in problems if all(getattr(p, k) == v for k, v in where.items())]
-    assert hits, f"no problem with {where}; got:\n" + "\n".join(p.render() for p in problems)
-    return hits[0]
 
 
 def test_tiny_instance_loads(tmp_path: Path) -> None:

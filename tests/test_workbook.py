@@ -14,8 +14,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from helpers import CONSULTANTS, KUZBASS, SCHOOLS, TOPICS, run_cli, write_instance
-from models.problems import InputError, Problem
+from helpers import CONSULTANTS, KUZBASS, SCHOOLS, TOPICS, find, problems_of, run_cli, write_instance
+from models.problems import Problem
 from planner.inputs.template import write_template
 from planner.inputs.validation import load_instance
 
@@ -36,18 +36,6 @@ CONTRACT_COLUMNS = {
 }
 RISK_CODES = ["R01", "R02", "R03", "R04", "R05", "R06", "R07", "R08", "R09", "R10"]
 CYRILLIC = re.compile(r"[А-Яа-яЁё]")
-
-def problems_of(path: Path) -> list[Problem]:
-    with pytest.raises(InputError) as info:
-        load_instance(path)
-    return info.value.problems
-
-
-def find(problems: list[Problem], **where: object) -> Problem:
-    hits = [p for p in problems if all(getattr(p, k) == v for k, v in where.items())]
-    assert hits, f"no problem with {where}; got:\n" + "\n".join(p.render() for p in problems)
-    return hits[0]
-
 
 def errors(problems: list[Problem]) -> list[Problem]:
     return [p for p in problems if p.severity == "error"]

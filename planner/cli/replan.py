@@ -6,7 +6,7 @@ import argparse
 import time
 
 from models.solve import SolveOptions
-from planner.cli.solve import report_invalid
+from planner.cli.solve import add_solver_arguments, report_invalid
 from planner.workflows.replanning import (
     DEFAULT_REPLAN_TIME_LIMIT,
     DEFAULT_REPLAN_WORKERS,
@@ -47,13 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scenario", help="файл сценария .toml (см. README)")
     p.add_argument("--freeze", help="дата заморозки ГГГГ-ММ-ДД (по умолчанию freeze_before из сценария)")
     p.add_argument("--out", help="папка для результатов (по умолчанию outputs/<экземпляр>-replan)")
-    p.add_argument("--time-limit", type=float, default=DEFAULT_REPLAN_TIME_LIMIT,
-                   help=f"предел времени решателя, с (по умолчанию {DEFAULT_REPLAN_TIME_LIMIT:g})")
-    p.add_argument("--workers", type=int, default=DEFAULT_REPLAN_WORKERS,
-                   help=f"потоков решателя (по умолчанию {DEFAULT_REPLAN_WORKERS})")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--no-calendars", action="store_true", help="не писать календари .ics")
-    p.add_argument("--no-documents", action="store_true", help="не писать appendix.docx, plan.xlsx, report.html")
+    add_solver_arguments(p, DEFAULT_REPLAN_TIME_LIMIT, DEFAULT_REPLAN_WORKERS)
     p.set_defaults(func=_cmd_replan)
 
     p = sub.add_parser("compare", help="сравнить ключевые показатели нескольких планов")

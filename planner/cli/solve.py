@@ -70,17 +70,25 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 1
 
 
+def add_solver_arguments(p: argparse.ArgumentParser, time_limit: float, workers: int, *,
+                         seed_help: str | None = None) -> None:
+    """--time-limit, --workers, --seed, --no-calendars, --no-documents: the options of every
+    command that solves and writes a plan (`solve`, `replan`), with that command's defaults."""
+    p.add_argument("--time-limit", type=float, default=time_limit,
+                   help=f"предел времени решателя, с (по умолчанию {time_limit:g})")
+    p.add_argument("--workers", type=int, default=workers,
+                   help=f"потоков решателя (по умолчанию {workers})")
+    p.add_argument("--seed", type=int, default=0, help=seed_help)
+    p.add_argument("--no-calendars", action="store_true", help="не писать календари .ics")
+    p.add_argument("--no-documents", action="store_true", help="не писать appendix.docx, plan.xlsx, report.html")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("solve", help="построить график консультаций и записать план и все выгрузки")
     p.add_argument("instance", help="папка экземпляра или книга .xlsx")
     p.add_argument("--out", help="папка для результатов (по умолчанию outputs/<экземпляр>)")
-    p.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT,
-                   help=f"предел времени решателя, с (по умолчанию {DEFAULT_TIME_LIMIT:g})")
-    p.add_argument("--workers", type=int, default=DEFAULT_WORKERS,
-                   help=f"потоков решателя (по умолчанию {DEFAULT_WORKERS})")
-    p.add_argument("--seed", type=int, default=0, help="зерно случайности решателя (по умолчанию 0)")
-    p.add_argument("--no-calendars", action="store_true", help="не писать календари .ics")
-    p.add_argument("--no-documents", action="store_true", help="не писать appendix.docx, plan.xlsx, report.html")
+    add_solver_arguments(p, DEFAULT_TIME_LIMIT, DEFAULT_WORKERS,
+                         seed_help="зерно случайности решателя (по умолчанию 0)")
     p.set_defaults(func=_cmd_solve)
 
     p = sub.add_parser("validate", help="проверить план на все правила (без решателя)")

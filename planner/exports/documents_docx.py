@@ -84,25 +84,11 @@ def appendix_docx(instance: Instance, plan: Plan) -> bytes:
     )
     _graph_table(doc, instance, plan)
 
-    _paragraph(
-        doc,
-        SCHOOLS_HEADING,
-        bold=True,
-        align=WD_ALIGN_PARAGRAPH.CENTER,
-        space_before=18,
-        space_after=12,
-    )
+    _heading(doc, SCHOOLS_HEADING)
     _schools_table(doc, instance, plan)
 
     if plan.activities:
-        _paragraph(
-            doc,
-            ROADMAP_HEADING,
-            bold=True,
-            align=WD_ALIGN_PARAGRAPH.CENTER,
-            space_before=18,
-            space_after=12,
-        )
+        _heading(doc, ROADMAP_HEADING)
         _roadmap_table(doc, instance, plan)
 
     buf = io.BytesIO()
@@ -232,6 +218,11 @@ def _set_font(style, size_pt: int) -> None:
         lang = OxmlElement("w:lang")
         rpr.append(lang)
     lang.set(qn("w:val"), "ru-RU")
+
+
+def _heading(doc: DocxDocument, text: str) -> None:
+    """The heading over a table after the first."""
+    _paragraph(doc, text, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, space_before=18, space_after=12)
 
 
 def _paragraph(

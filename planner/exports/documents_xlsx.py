@@ -24,7 +24,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from models.domain import Instance, Plan
+from models.domain import Instance, Plan, Session
 from planner.exports.documents_common import (
     change_rows,
     consultant_month_load,
@@ -51,14 +51,17 @@ SHEET_UNMET = "Непокрытые риски"
 SHEET_TOTALS = "Итоги"
 SHEET_CHANGES = "Изменения"
 
-GRAPH_COLUMNS = (
-    "Месяц",
+SESSION_COLUMNS = (  # the same cells in «График» and «Школы»: `_session_cells`
     "Дата",
     "Начало",
     "Окончание",
     "Тема консультации",
     "Этап",
     "Формат",
+)
+GRAPH_COLUMNS = (
+    "Месяц",
+    *SESSION_COLUMNS,
     "Муниципальное образование (выезд)",
     "Консультант",
     "Должность",
@@ -74,12 +77,7 @@ SCHOOL_COLUMNS = (
     "Муниципальное образование",
     "Приоритет",
     "Рисковый профиль",
-    "Дата",
-    "Начало",
-    "Окончание",
-    "Тема консультации",
-    "Этап",
-    "Формат",
+    *SESSION_COLUMNS,
     "Консультант",
     "Код темы",
     "Код консультации",
@@ -151,17 +149,12 @@ def plan_xlsx(instance: Instance, plan: Plan) -> bytes:
 def _graph_sheet(ws: Worksheet, instance: Instance, plan: Plan) -> None:
     rows = []
     for s in sessions_in_order(plan):
-        start, end = local_time(instance, s.start), local_time(instance, s.end)
+        start = local_time(instance, s.start)
         c = instance.consultants.get(s.consultant)
         rows.append(
             [
                 month_short(f"{start.year:04d}-{start.month:02d}"),
-                start.date(),
-                _clock(start),
-                _clock(end),
-                topic_title(instance, s.topic),
-                topic_stage(instance, s.topic),
-                format_title(s.format),
+                *_session_cells(instance, s),
                 municipality_name(instance, s.municipality),
                 c.name if c else s.consultant,
                 c.position if c else "",
@@ -180,7 +173,6 @@ def _schools_sheet(ws: Worksheet, instance: Instance, plan: Plan) -> None:
     for sid in school_order(instance):
         school = instance.schools[sid]
         for s in sorted(plan.sessions_of_school(sid), key=lambda s: (s.start, s.topic, s.id)):
-            start, end = local_time(instance, s.start), local_time(instance, s.end)
             c = instance.consultants.get(s.consultant)
             rows.append(
                 [
@@ -189,12 +181,7 @@ def _schools_sheet(ws: Worksheet, instance: Instance, plan: Plan) -> None:
                     municipality_name(instance, school.municipality),
                     school.priority,
                     "; ".join(school.risks),
-                    start.date(),
-                    _clock(start),
-                    _clock(end),
-                    topic_title(instance, s.topic),
-                    topic_stage(instance, s.topic),
-                    format_title(s.format),
+                    *_session_cells(instance, s),
                     c.name if c else s.consultant,
                     s.topic,
                     s.id,
@@ -307,6 +294,19 @@ def _totals_sheet(ws: Worksheet, instance: Instance, plan: Plan) -> None:
 
 
 # --- cells and tables ----------------------------------------------------------------------
+
+
+def _session_cells(instance: Instance, s: Session) -> list:
+    """The cells of SESSION_COLUMNS: date, start, end (local), topic, stage, format."""
+    start, end = local_time(instance, s.start), local_time(instance, s.end)
+    return [
+        start.date(),
+        _clock(start),
+        _clock(end),
+        topic_title(instance, s.topic),
+        topic_stage(instance, s.topic),
+        format_title(s.format),
+    ]
 
 
 def _clock(moment: datetime) -> time:

@@ -439,26 +439,20 @@ def _coverage(instance: Instance, plan: Plan) -> str:
     x = ["Верификация" if r.risk == VERIFICATION_NEED else r.risk for r in rows]
     titles = [_esc(_short(r.title, 90)) for r in rows]
     fig = go.Figure()
-    fig.add_trace(
-        go.Bar(
-            x=x,
-            y=[r.needed for r in rows],
-            name="нужно школам",
-            marker={"color": "#c6dbef"},
-            hovertext=titles,
-            hovertemplate="%{hovertext}<br>нужно: %{y}<extra></extra>",
+    for values, name, color, label in (
+        ([r.needed for r in rows], "нужно школам", "#c6dbef", "нужно"),
+        ([r.covered for r in rows], "закрыто планом", "#1b7837", "закрыто"),
+    ):
+        fig.add_trace(
+            go.Bar(
+                x=x,
+                y=values,
+                name=name,
+                marker={"color": color},
+                hovertext=titles,
+                hovertemplate=f"%{{hovertext}}<br>{label}: %{{y}}<extra></extra>",
+            )
         )
-    )
-    fig.add_trace(
-        go.Bar(
-            x=x,
-            y=[r.covered for r in rows],
-            name="закрыто планом",
-            marker={"color": "#1b7837"},
-            hovertext=titles,
-            hovertemplate="%{hovertext}<br>закрыто: %{y}<extra></extra>",
-        )
-    )
     fig.update_layout(barmode="group", height=380, legend={"orientation": "h", "y": 1.08, "x": 0})
     fig.update_yaxes(title={"text": "школ"})
     table = _table(

@@ -13,7 +13,8 @@ from dataclasses import fields, replace
 from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holidays_lib
@@ -35,6 +36,8 @@ from models.settings import REQUIRED, SECTIONS, Settings
 from planner.inputs.loading import RawInstance, RawTable, read_instance
 from models.problems import InputError, Problem
 from planner.inputs.tables import TABLE_SPECS
+
+T = TypeVar("T")
 
 _ID_RE = re.compile(r"^[^\s;]+$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -482,37 +485,46 @@ def build_instance(raw: RawInstance) -> tuple[Instance | None, list[Problem]]:
     return instance, problems
 
 
+def _each_row(r: _Rows | None, parse: Callable[[int, dict[str, str], str | None], T | None]) -> list[tuple[int, T]]:
+    """(row, item) for each row of a table, the first of each id. Every table is read the same
+    way: the row's id is checked first, then `parse(row, rec, id)` checks the other cells and
+    returns the item (None when the id or a cell the item cannot do without is unusable; its
+    problems are recorded either way, so that every problem is listed at once); repeated ids
+    are reported after the last row."""
+    if r is None:
+        return []
+    out = []
+    ids = []
+    for row, rec in r.table.rows:
+        ident = r.ident(row, rec)
+        item = parse(row, rec, ident)
+        if ident:
+            ids.append((row, ident))
+            if item is not None:
+                out.append((row, item))
+    r.unique(ids)
+    return _first_of_each(out)
+
+
 def _risks(r: _Rows | None) -> dict[str, Risk]:
     if r is None:
         return builtin_risks()
-    out: dict[str, Risk] = {}
-    ids = []
-    for row, rec in r.table.rows:
-        ident = r.ident(row, rec)
+
+    def parse(row: int, rec: dict[str, str], ident: str | None) -> Risk | None:
         title = r.text(row, rec, "title")
-        if ident:
-            ids.append((row, ident))
-            out.setdefault(ident, Risk(ident, title))
-    r.unique(ids)
-    return out
+        return Risk(ident, title) if ident else None
+
+    return {x.id: x for _, x in _each_row(r, parse)}
 
 
 def _municipalities(r: _Rows | None) -> dict[str, Municipality]:
-    if r is None:
-        return {}
-    out: dict[str, Municipality] = {}
-    ids = []
-    for row, rec in r.table.rows:
-        ident = r.ident(row, rec)
+    def parse(row: int, rec: dict[str, str], ident: str | None) -> Municipality | None:
         name = r.text(row, rec, "name")
         lat = r.real(row, rec, "lat", -90, 90)
         lon = r.real(row, rec, "lon", -180, 180)
-        if ident:
-            ids.append((row, ident))
-            if lat is not None and lon is not None:
-                out.setdefault(ident, Municipality(ident, name, lat, lon))
-    r.unique(ids)
-    return out
+        return Municipality(ident, name, lat, lon) if ident and lat is not None and lon is not None else None
+
+    return {x.id: x for _, x in _each_row(r, parse)}
 
 
 def _risk_list(r: _Rows, row: int, rec: dict[str, str], col: str, risks: dict[str, Risk]) -> tuple[str, ...]:
@@ -526,12 +538,7 @@ def _risk_list(r: _Rows, row: int, rec: dict[str, str], col: str, risks: dict[st
 
 
 def _topics(r: _Rows | None, risks: dict[str, Risk], horizon_months: set[Month]) -> list[tuple[int, Topic]]:
-    if r is None:
-        return []
-    out = []
-    ids = []
-    for row, rec in r.table.rows:
-        ident = r.ident(row, rec)
+    def parse(row: int, rec: dict[str, str], ident: str | None) -> Topic | None:
         title = r.text(row, rec, "title")
         topic_risks = _risk_list(r, row, rec, "risks", risks)
         stage_text = rec.get("stage", "")
@@ -557,24 +564,18 @@ def _topics(r: _Rows | None, risks: dict[str, Risk], horizon_months: set[Month])
                 r.error(row, "months", item, "месяц вне горизонта планирования")
             else:
                 months.append(month)
-        if ident:
-            ids.append((row, ident))
-        if ident:
-            # Bad cells are already recorded; keep the row (with placeholders) so that
-            # references to it are still checked and every problem is listed at once.
-            out.append((row, Topic(ident, title, topic_risks, stage or Stage.SUPPORT, fmt or Format.ONLINE,
-                                   duration or 1, capacity or 1, requires, tuple(months))))
-    r.unique(ids)
-    return _first_of_each(out)
+        if not ident:
+            return None
+        # Bad cells are already recorded; keep the row (with placeholders) so that
+        # references to it are still checked and every problem is listed at once.
+        return Topic(ident, title, topic_risks, stage or Stage.SUPPORT, fmt or Format.ONLINE,
+                     duration or 1, capacity or 1, requires, tuple(months))
+
+    return _each_row(r, parse)
 
 
 def _consultants(r: _Rows | None, horizon: DateRange, horizon_months: set[Month]) -> list[tuple[int, Consultant]]:
-    if r is None:
-        return []
-    out = []
-    ids = []
-    for row, rec in r.table.rows:
-        ident = r.ident(row, rec)
+    def parse(row: int, rec: dict[str, str], ident: str | None) -> Consultant | None:
         name = r.text(row, rec, "name")
         municipality = r.text(row, rec, "municipality")
         topics = tuple(dict.fromkeys(r.items(rec, "topics")))
@@ -592,13 +593,12 @@ def _consultants(r: _Rows | None, horizon: DateRange, horizon_months: set[Month]
                 r.error(row, "unavailable", item, "период вне горизонта планирования")
             else:
                 unavailable.append(rng)
-        if ident:
-            ids.append((row, ident))
-        if ident:
-            out.append((row, Consultant(ident, name, rec.get("position", ""), municipality, topics,
-                                        per_month or 1, total, tuple(unavailable))))
-    r.unique(ids)
-    return _first_of_each(out)
+        if not ident:
+            return None
+        return Consultant(ident, name, rec.get("position", ""), municipality, topics,
+                          per_month or 1, total, tuple(unavailable))
+
+    return _each_row(r, parse)
 
 
 def _parse_unavailable(item: str) -> DateRange | None:
@@ -615,12 +615,7 @@ def _parse_unavailable(item: str) -> DateRange | None:
 
 
 def _schools(r: _Rows | None, risks: dict[str, Risk], horizon: DateRange) -> list[tuple[int, School]]:
-    if r is None:
-        return []
-    out = []
-    ids = []
-    for row, rec in r.table.rows:
-        ident = r.ident(row, rec)
+    def parse(row: int, rec: dict[str, str], ident: str | None) -> School | None:
         name = r.text(row, rec, "name")
         municipality = r.text(row, rec, "municipality")
         school_risks = _risk_list(r, row, rec, "risks", risks)
@@ -634,12 +629,11 @@ def _schools(r: _Rows | None, risks: dict[str, Risk], horizon: DateRange) -> lis
         if verified is not None and verified > horizon.end:
             r.error(row, "verified_on", rec.get("verified_on"), "дата верификации позже конца горизонта")
         curator = rec.get("curator", "") or None
-        if ident:
-            ids.append((row, ident))
-        if ident:
-            out.append((row, School(ident, name, municipality, school_risks, priority or 2, verified, curator)))
-    r.unique(ids)
-    return _first_of_each(out)
+        if not ident:
+            return None
+        return School(ident, name, municipality, school_risks, priority or 2, verified, curator)
+
+    return _each_row(r, parse)
 
 
 def _first_of_each(rows: list[tuple[int, Any]]) -> list[tuple[int, Any]]:
@@ -693,12 +687,9 @@ def _activities(r: _Rows | None, horizon: DateRange) -> dict[str, Activity]:
     starts before the consultations (appointments, orders) and may end after them."""
     if r is None:
         return {}
-    out: dict[str, Activity] = {}
-    rows: dict[str, int] = {}
-    ids = []
     known = {c.name for c in TABLE_SPECS["roadmap"].columns}
-    for row, rec in r.table.rows:
-        ident = r.ident(row, rec)
+
+    def parse(row: int, rec: dict[str, str], ident: str | None) -> Activity | None:
         title = r.text(row, rec, "title")
         earliest = _window_day(r, row, rec, "earliest", start=True)
         latest = _window_day(r, row, rec, "latest", start=False)
@@ -711,13 +702,14 @@ def _activities(r: _Rows | None, horizon: DateRange) -> dict[str, Activity]:
         if fixed is not None and latest is not None and fixed > latest:
             r.error(row, "fixed", rec.get("fixed"), f"фиксированная дата позже конца окна ({rec.get('latest')})")
         extra = tuple((k, v) for k, v in rec.items() if k not in known)
-        if ident:
-            ids.append((row, ident))
-            rows.setdefault(ident, row)
-            out.setdefault(ident, Activity(ident, title, rec.get("responsible", ""), rec.get("indicator", ""),
-                                           earliest, latest, duration or 0,
-                                           tuple(dict.fromkeys(r.items(rec, "after"))), fixed, extra))
-    r.unique(ids)
+        if not ident:
+            return None
+        return Activity(ident, title, rec.get("responsible", ""), rec.get("indicator", ""), earliest, latest,
+                        duration or 0, tuple(dict.fromkeys(r.items(rec, "after"))), fixed, extra)
+
+    first = _each_row(r, parse)
+    out = {a.id: a for _, a in first}
+    rows = {a.id: row for row, a in first}
     for row, rec in r.table.rows:
         for dep in r.items(rec, "after"):
             if dep not in out:

@@ -24,6 +24,8 @@ import tomllib
 from datetime import date, timedelta
 from pathlib import Path
 
+from planner.inputs.tables import CONSULTANTS, SCHOOLS
+
 DEFAULT_SEED = 2022
 """Seed of the committed Kuzbass schools.csv."""
 
@@ -43,12 +45,8 @@ CONSULTANTS_PER_SCHOOL = 16 / 96
 """Size of the mobile group relative to the number of schools."""
 
 SCHOOL_NOTE = "синтетическая школа"
-SCHOOL_COLUMNS = [
-    "id", "name", "municipality", "risks", "priority", "verified_on", "curator", "note",
-]
-CONSULTANT_COLUMNS = [
-    "id", "name", "position", "municipality", "topics", "max_per_month", "max_total", "unavailable",
-]
+SCHOOL_COLUMNS = [*SCHOOLS.column_names, "note"]  # the contract's columns, then a remark
+CONSULTANT_COLUMNS = CONSULTANTS.column_names
 
 RISK_WEIGHTS: dict[str, float] = {
     "R01": 4.0,   # low equipment
