@@ -1,0 +1,25 @@
+"""The developers' scripts find the shipped instances and still write instances we can load."""
+
+from __future__ import annotations
+
+from helpers import KUZBASS
+from planner.inputs.validation import load_instance
+from planner.tools import benchmark, synthetic
+
+
+def test_the_tools_find_the_kuzbass_instance():
+    assert synthetic.KUZBASS_DIR == KUZBASS
+    assert benchmark.KUZBASS == KUZBASS
+    assert (KUZBASS / "instance.toml").is_file()
+
+
+def test_a_synthetic_instance_loads_with_the_contracts_columns(tmp_path):
+    """`python -m planner.tools.synthetic make` output is a valid instance (made for 96 schools and more: fewer consultants leave topics
+    without anyone to deliver them): 100 schools,
+    consultants in proportion, the contract's columns (and the schools' remark column)."""
+    folder = synthetic.make_instance(tmp_path / "syn", 100, seed=3)
+    instance, _warnings = load_instance(folder)
+    assert len(instance.schools) == 100
+    assert len(instance.consultants) >= 16
+    header = (folder / "schools.csv").read_text(encoding="utf-8-sig").splitlines()[0]
+    assert header.split(",") == ["id", "name", "municipality", "risks", "priority", "verified_on", "curator", "note"]
