@@ -1,6 +1,6 @@
 # Two commands (see README):
 #   make run   - set up .venv and plan the shipped Kuzbass 2022 instance
-#   make test  - set up .venv and run the test suite (what .ci/run calls)
+#   make test  - set up .venv, lint (ruff) and run the test suite (what .ci/run calls)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -20,6 +20,7 @@ run: $(STAMP)
 	$(BIN)/planner solve instances/kuzbass-2022
 
 test: $(STAMP) browser
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
 # The report tests open report.html in a real headless Chromium: Debian's `chromium` package

@@ -13,7 +13,6 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from helpers import rows_to_csv, write_instance
-
 from models.domain import ActivityDates, Format, Instance, Plan, Session, Unmet
 from planner.inputs.validation import load_instance
 

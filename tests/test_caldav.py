@@ -22,15 +22,15 @@ from zoneinfo import ZoneInfo
 import caldav
 import icalendar
 import pytest
+
 from calendar_samples import replanned_plan, sample_instance, sample_plan, utc
 from helpers import ROOT, write_instance
-
 from models.domain import Format, Plan, Session
+from models.problems import InputError
 from planner.calendar_sync.caldav_publish import calendar_prefix, publish_plan
 from planner.calendar_sync.calendar_server import stop
 from planner.exports.calendars import calendar_files, session_uid
 from planner.exports.plan_io import plan_json_text
-from models.problems import InputError
 
 USER, PASSWORD = "planner", "secret-пароль"
 READER, READER_PASSWORD = "reader", "readonly"

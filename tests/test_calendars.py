@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 import vobject
+
 from calendar_samples import (
     MOSCOW,
     NOVOKUZNETSK,
@@ -30,7 +31,6 @@ from calendar_samples import (
     sample_plan,
 )
 from helpers import run_cli, write_instance
-
 from models.domain import Format, Plan, School, Session
 from planner.exports.calendars import (
     SESSION_NAMESPACE,

@@ -12,6 +12,8 @@ from datetime import date, datetime, time
 import docx
 import openpyxl
 import pytest
+from docx.shared import Cm, Pt
+
 from documents_samples import (
     HTML_NAME,
     INJECTION_NAME,
@@ -20,9 +22,7 @@ from documents_samples import (
     sample_instance,
     sample_plan,
 )
-from docx.shared import Cm, Pt
 from helpers import run_cli
-
 from planner.cli import main
 from planner.exports.documents import document_files
 from planner.exports.documents_common import appendix_title, region_genitive

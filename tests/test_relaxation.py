@@ -10,16 +10,16 @@ from __future__ import annotations
 import random
 
 import pytest
-from helpers import BASE_TOML, write_instance
 from ortools.sat.python import cp_model
-from test_solver_rules import consultant, school, topic
 
+from helpers import BASE_TOML, write_instance
 from models.consultation import ConsultationModel
 from models.cp_domains import allows, fixed_domains
 from models.relaxation import month_free_relaxation
 from models.solve import SolveOptions, solve_consultations
 from models.validate import validate
 from planner.inputs.validation import load_instance
+from test_solver_rules import consultant, school, topic
 
 
 def exact(**kw) -> SolveOptions:

@@ -16,21 +16,21 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from helpers import CONSULTANTS, TOPICS, run_cli, write_instance
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
+from helpers import CONSULTANTS, TOPICS, run_cli, write_instance
 from models.calendar_days import DateRange, month_of, months_between
 from models.domain import Consultant, Instance, Plan, School, Session
+from models.problems import InputError
 from models.replan import replan, sessions_changed
 from models.score import needs
 from models.solve import SolveOptions, solve_consultations
 from models.validate import validate
 from planner.exports.plan_io import plan_json_text, read_plan
-from models.problems import InputError
-from planner.workflows.replanning import change_report, compare_table
 from planner.inputs.scenario import KINDS, Scenario, apply_scenario, read_scenario
 from planner.inputs.validation import load_instance
+from planner.workflows.replanning import change_report, compare_table
 
 OPTS = SolveOptions(time_limit=5, workers=2, seed=0)
 # The baseline on one worker: CP-SAT is then deterministic, and so is every test built on it
@@ -735,7 +735,8 @@ def test_random_scenarios_keep_history_ids_and_validity(base, case):
     assert not phase2_lost(plan), plan.meta["phases"]
     # The scenario is respected.
     for c in inst.consultants.values():
-        assert not [s for s in plan.sessions if s.consultant == c.id and any(s.start.date() in r for r in c.unavailable)]
+        assert not [s for s in plan.sessions
+                    if s.consultant == c.id and any(s.start.date() in r for r in c.unavailable)]
     blocked = set(inst.settings.horizon.blocked_months)
     assert not [s for s in plan.sessions if month_of(s.start.date()) in blocked]
     for sch in inst.schools.values():
@@ -1033,7 +1034,8 @@ def _split(base: Base, groups, baseline) -> list[tuple[str, tuple[str, ...]]]:
     from models.dates import expand_groups_keeping
     from models.index import Index
 
-    return sorted((p.consultant, p.schools) for p in expand_groups_keeping(base.inst, Index(base.inst), groups, baseline))
+    kept = expand_groups_keeping(base.inst, Index(base.inst), groups, baseline)
+    return sorted((p.consultant, p.schools) for p in kept)
 
 
 def test_a_session_keeps_its_schools_when_another_session_of_its_group_loses_one(base):
@@ -1208,7 +1210,8 @@ def test_a_session_moved_to_another_month_keeps_its_id(base, tmp_path):
     for old in in_month:
         twins = [s for s in plan.sessions if (s.topic, s.consultant, s.municipality) == (old.topic, old.consultant,
                                                                                           old.municipality)
-                 and month_of(s.start.date()) != month and 2 * len(set(s.schools) & set(old.schools)) >= len(old.schools)
+                 and month_of(s.start.date()) != month
+                 and 2 * len(set(s.schools) & set(old.schools)) >= len(old.schools)
                  and s.id not in {o.id for o in base.plan.sessions if o is not old}]
         if twins:  # the same session, elsewhere: it must be the old one, moved
             assert old.id in by_id and old.id not in cancelled, old.id

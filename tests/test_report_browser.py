@@ -12,10 +12,10 @@ import io
 import docx
 import openpyxl
 import pytest
+
 from browser import chromium, open_file
 from documents_samples import replanned, sample_instance, sample_plan
 from helpers import KUZBASS, ROOT
-
 from models.calendar_days import month_of
 from models.solve import SolveOptions, solve_consultations
 from planner.exports.documents import document_files

@@ -15,10 +15,11 @@ from pathlib import Path
 
 import holidays
 import pytest
-from helpers import BASE_TOML, ROOT, TOPICS, run_cli, write_instance
 from icalendar import Calendar
 
+from helpers import BASE_TOML, ROOT, TOPICS, run_cli, write_instance
 from models.domain import Format, Instance, Plan, Session, Stage
+from models.problems import InputError, Problem
 from models.roadmap import RoadmapResult, executors_of, schedule_roadmap, slug
 from models.roadmap_links import (
     first_day_by_stage,
@@ -26,7 +27,6 @@ from models.roadmap_links import (
     link_violations,
     linked_instance,
 )
-from models.problems import InputError, Problem
 from planner.exports.roadmap_report import roadmap_table
 from planner.inputs.validation import load_instance
 
@@ -472,7 +472,8 @@ def test_cli_roadmap_explains_a_broken_roadmap(tmp_path: Path) -> None:
     done = run_cli("roadmap", str(folder))
     assert done.returncode == 2
     assert "Дорожную карту «broken» нельзя составить (INFEASIBLE)" in done.stderr
-    assert "A2 должно закончиться не позже 10.03.2022, но предшествующие A1 требуют времени до 15.03.2022" in done.stderr
+    assert ("A2 должно закончиться не позже 10.03.2022, но предшествующие A1 требуют времени до 15.03.2022"
+            in done.stderr)
     assert "Traceback" not in done.stderr
 
 

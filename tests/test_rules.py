@@ -20,8 +20,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from helpers import BASE_TOML, run_cli, write_instance
 
+from helpers import BASE_TOML, run_cli, write_instance
 from models.domain import Format, Instance, Plan, Session, Unmet
 from models.validate import validate
 from planner.inputs.validation import load_instance

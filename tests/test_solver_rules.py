@@ -11,8 +11,8 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from helpers import BASE_TOML, CONSULTANTS, MUNICIPALITIES, TOPICS, write_instance
 
+from helpers import BASE_TOML, CONSULTANTS, MUNICIPALITIES, TOPICS, write_instance
 from models.calendar_days import month_of
 from models.domain import Format, Instance, Plan, Session
 from models.solve import SolveOptions, solve_consultations

@@ -14,8 +14,8 @@ def test_the_tools_find_the_kuzbass_instance():
 
 
 def test_a_synthetic_instance_loads_with_the_contracts_columns(tmp_path):
-    """`python -m planner.tools.synthetic make` output is a valid instance (made for 96 schools and more: fewer consultants leave topics
-    without anyone to deliver them): 100 schools,
+    """`python -m planner.tools.synthetic make` writes a valid instance (it is made for 96 schools
+    and more: with fewer consultants some topics have nobody to deliver them): 100 schools,
     consultants in proportion, the contract's columns (and the schools' remark column)."""
     folder = synthetic.make_instance(tmp_path / "syn", 100, seed=3)
     instance, _warnings = load_instance(folder)

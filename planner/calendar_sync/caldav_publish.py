@@ -31,6 +31,7 @@ from urllib.parse import unquote, urlsplit
 from icalendar import STATUS, Calendar, Event
 
 from models.domain import Instance, Plan
+from models.problems import InputError, Problem
 from planner.exports.calendars import (
     MARKER,
     PRODID,
@@ -40,7 +41,6 @@ from planner.exports.calendars import (
     plan_stamp,
     region_vtimezone,
 )
-from models.problems import InputError, Problem
 
 Progress = Callable[[str], None]
 

@@ -13,8 +13,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from planner.cli.export import add_plan_arguments, export_subparsers, load_plan_for_export
 from models.problems import InputError, Problem
+from planner.cli.export import add_plan_arguments, export_subparsers, load_plan_for_export
 
 PASSWORD_ENV = "PLANNER_CALDAV_PASSWORD"
 CALENDAR_FILE_PREFIXES = ("all", "consultant-", "school-", "municipality-")

@@ -11,9 +11,9 @@ from models.problems import InputError
 
 def _cmd_roadmap(args: argparse.Namespace) -> int:
     from models.domain import Plan
+    from models.problems import Problem
     from models.roadmap import schedule_roadmap
     from planner.exports.plan_io import write_atomic
-    from models.problems import Problem
     from planner.exports.roadmap_report import roadmap_csv_text, roadmap_table
     from planner.inputs.validation import load_instance
 

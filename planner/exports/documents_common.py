@@ -24,8 +24,8 @@ from models.domain import (
     Session,
     Stage,
 )
-from models.score import covered_needs, needs, score_plan
 from models.problems import Problem
+from models.score import covered_needs, needs, score_plan
 
 MONTHS_NOMINATIVE = (
     "Январь",

@@ -175,6 +175,7 @@ def report_html(instance: Instance, plan: Plan) -> bytes:
     if changes:
         present.append("changes")
     nav = " ".join(f'<a href="#{sid}">{html.escape(SECTIONS[sid])}</a>' for sid in present)
+    zone = html.escape(instance.settings.region.timezone)
     page = f"""<!DOCTYPE html>
 <html lang="ru">
 <head>
@@ -195,7 +196,7 @@ def report_html(instance: Instance, plan: Plan) -> bytes:
 <main>
 {"".join(sections)}
 </main>
-<footer>Отчёт построен по файлу плана; все даты и время — местные ({html.escape(instance.settings.region.timezone)}).</footer>
+<footer>Отчёт построен по файлу плана; все даты и время — местные ({zone}).</footer>
 </body>
 </html>
 """

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Callable
 from dataclasses import fields, replace
 from datetime import date
 from importlib import resources
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -32,9 +32,9 @@ from models.domain import (
     Stage,
     Topic,
 )
+from models.problems import InputError, Problem
 from models.settings import REQUIRED, SECTIONS, Settings
 from planner.inputs.loading import RawInstance, RawTable, read_instance
-from models.problems import InputError, Problem
 from planner.inputs.tables import TABLE_SPECS
 
 T = TypeVar("T")

@@ -35,9 +35,9 @@ KUZBASS = ROOT / "instances" / "kuzbass-2022"
 def _load(case: str, tmp: Path):
     """The instance as `planner solve` plans it (roadmap links applied) and the first day
     of each linked topic."""
-    from planner.workflows.solving import schedule_activities
-    from planner.tools.synthetic import make_instance
     from planner.inputs.validation import load_instance
+    from planner.tools.synthetic import make_instance
+    from planner.workflows.solving import schedule_activities
 
     if case == "kuzbass":
         path = KUZBASS
@@ -253,7 +253,8 @@ def ratios(rows: list[dict]) -> str:
                 continue
             travel = opt["travel_km"] / b["travel_km"] if b["travel_km"] else None
             out.append(
-                f"- {case}: optimiser vs {base}: coverage {_fmt(opt['coverage'], 'pct')} vs {_fmt(b['coverage'], 'pct')},"
+                f"- {case}: optimiser vs {base}: coverage {_fmt(opt['coverage'], 'pct')}"
+                f" vs {_fmt(b['coverage'], 'pct')},"
                 f" travel ×{travel:.2f}" if travel is not None else f"- {case}: optimiser vs {base}: no travel"
             )
             out[-1] += (f", weighted objective ×{opt['weighted'] / b['weighted']:.2f}" if b["weighted"] else "")

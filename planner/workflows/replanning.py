@@ -14,9 +14,12 @@ from datetime import date, datetime
 from pathlib import Path
 
 from models.domain import VERIFICATION_NEED, Instance, Plan
+from models.problems import InputError, Problem
 from models.replan import replan, sessions_changed
 from models.solve import SolveOptions
 from planner.exports.documents_common import natural_key
+from planner.exports.plan_io import read_plan, write_bundle
+from planner.inputs.scenario import apply_scenario, read_scenario
 from planner.workflows.solving import (
     checked,
     load,
@@ -24,9 +27,6 @@ from planner.workflows.solving import (
     say,
     schedule_activities,
 )
-from planner.exports.plan_io import read_plan, write_bundle
-from models.problems import InputError, Problem
-from planner.inputs.scenario import apply_scenario, read_scenario
 
 DEFAULT_REPLAN_TIME_LIMIT = 4.0
 """Seconds for the solver of a replan (model, repair, search, dates): a what-if in a meeting.

@@ -11,16 +11,16 @@ from __future__ import annotations
 import multiprocessing
 import sys
 from collections import Counter
-from dataclasses import dataclass
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from models.domain import VERIFICATION_NEED, Instance, Plan
+from models.problems import InputError, Problem
 from models.score import load_by_month
 from models.solve import SolveOptions, gap, num, solve_consultations
 from models.validate import Violation, validate
 from planner.exports.plan_io import plan_csv_text, plan_json_text, read_plan, write_bundle
-from models.problems import InputError, Problem
 
 DEFAULT_TIME_LIMIT = 20.0
 DEFAULT_WORKERS = 8
