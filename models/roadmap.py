@@ -47,8 +47,8 @@ from ortools.sat.python import cp_model
 
 from models.calendar_days import DateRange
 from models.domain import Activity, ActivityDates, Instance
-from models.settings import RoadmapSettings
 from models.problems import Problem
+from models.settings import RoadmapSettings
 
 ROADMAP_FILE = "roadmap.csv"
 SOLVED = ("OPTIMAL", "FEASIBLE")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date
+
 from models.calendar_days import month_of
 from models.domain import VERIFICATION_NEED, Instance, Plan, Stage, Unmet
 from models.index import Index
