@@ -19,7 +19,7 @@ from models.domain import VERIFICATION_NEED, Instance, Plan
 from models.score import load_by_month
 from models.solve import SolveOptions, gap, num, solve_consultations
 from models.validate import Violation, validate
-from planner.plan_io import plan_csv_text, plan_json_text, read_plan, write_bundle
+from planner.plan_io import creation_stamp, plan_csv_text, plan_json_text, read_plan, write_bundle
 from models.problems import InputError, Problem
 
 DEFAULT_TIME_LIMIT = 20.0
@@ -218,6 +218,7 @@ def _cmd_solve(args: argparse.Namespace) -> int:
         plan = plan_instance(instance, opts, args.instance)
     except PlanInvalid as exc:
         return _report_invalid(exc.violations)
+    plan.meta["created"] = creation_stamp(instance)  # DTSTAMP / LAST-MODIFIED of its calendars
     out = Path(args.out) if args.out else _default_out(instance)
     say("Готовлю файлы…")
     files = output_files(instance, plan, calendars=not args.no_calendars, documents=not args.no_documents)

@@ -28,7 +28,8 @@ from planner.pipeline import (
     say,
     schedule_activities,
 )
-from planner.plan_io import read_plan, write_bundle
+from planner.calendars import carry_calendar_history
+from planner.plan_io import creation_stamp, read_plan, write_bundle
 from models.problems import InputError, Problem
 from planner.scenario import apply_scenario, read_scenario
 
@@ -201,6 +202,8 @@ def _cmd_replan(args: argparse.Namespace) -> int:
     plan = replan(linked, baseline, freeze, opts, scenario.name if scenario else "", topic_first_day=firsts or None)
     if scenario is not None:
         plan.meta["scenario_path"] = str(args.scenario)
+    plan.meta["created"] = creation_stamp(instance)  # newer than the baseline's: its calendars' events are
+    carry_calendar_history(instance, baseline, plan)  # who was dropped from what; activities' SEQUENCE
     try:
         plan = checked(linked, plan, roadmap, args.instance)
     except PlanInvalid as exc:
