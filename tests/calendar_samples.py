@@ -23,6 +23,7 @@ from models.domain import (
     Stage,
     Topic,
 )
+from models.replan import finish_replan
 from models.settings import HorizonSettings, RegionSettings, Settings
 
 NOVOKUZNETSK = "Asia/Novokuznetsk"  # UTC+7, no daylight saving since 2014
@@ -98,6 +99,9 @@ def sample_plan(**meta: object) -> Plan:
                 meta={"created": "2022-02-20T09:30:00+00:00", **meta})
 
 
+REPLAN_STAMP = "2022-04-01T08:00:00+00:00"
+
+
 def replanned_plan() -> Plan:
     """The sample plan after a replan: s-visit-1 moved (SEQUENCE 1), s-online-1 cancelled
     (listed in `cancelled` with SEQUENCE 1), s-online-2 dropped without a trace, one new."""
@@ -108,6 +112,22 @@ def replanned_plan() -> Plan:
     return Plan("test-region", "OPTIMAL", 9.0, 9.0, 0.5, [by_id["s-verif-1"], moved, new], [],
                 meta={"created": "2022-04-01T08:00:00+00:00"},
                 cancelled=[replace(by_id["s-online-1"], sequence=1)])
+
+
+def dropped_replan(baseline: Plan | None = None) -> Plan:
+    """The sample after a replan that takes S1 out of the online s-online-1 (S1 was the only
+    school of M1 in it) and S3 out of the visit s-visit-1; both sessions still happen."""
+    baseline = baseline or sample_plan()
+    by_id = {s.id: s for s in sample_sessions()}
+    new = Plan("test-region", "FEASIBLE", 9.0, None, 0.5, [
+        by_id["s-verif-1"],
+        replace(by_id["s-online-1"], schools=("S2",)),
+        replace(by_id["s-visit-1"], schools=("S2",)),
+        by_id["s-online-2"],
+    ], [], meta={})
+    plan = finish_replan(sample_instance(), baseline, new, date(2022, 3, 1), "тест")
+    plan.meta["created"] = REPLAN_STAMP
+    return plan
 
 
 def plan_with_activities() -> Plan:

@@ -23,13 +23,13 @@ import caldav
 import icalendar
 import pytest
 
-from calendar_samples import replanned_plan, sample_instance, sample_plan, utc
+from calendar_samples import dropped_replan, plan_with_activities, replanned_plan, sample_instance, sample_plan, utc
 from helpers import ROOT, write_instance
 from models.domain import Format, Plan, Session
 from models.problems import InputError
 from planner.calendar_sync.caldav_publish import calendar_prefix, publish_plan
 from planner.calendar_sync.calendar_server import stop
-from planner.exports.calendars import calendar_files, session_uid
+from planner.exports.calendars import activity_uid, calendar_files, carry_calendar_history, session_uid
 from planner.exports.plan_io import plan_json_text
 
 USER, PASSWORD = "planner", "secret-пароль"
@@ -165,7 +165,7 @@ def test_publish_twice_then_a_replanned_plan(radicale):
     assert report.created == sum(len(v) for v in want.values()) == 19
     assert report.calendars_created == len(state) == 8
     assert (report.updated, report.cancelled, report.unchanged) == (0, 0, 0)
-    visit = state["consultant-C2"][session_uid("s-visit-1")]
+    visit = state["consultant-C2"][session_uid(instance, "s-visit-1")]
     assert visit.decoded("DTSTART") == plan.sessions[2].start
     assert str(visit["DTSTART"].params["TZID"]) == "Asia/Novokuznetsk"
     assert visit["SEQUENCE"] == 0  # the publisher never bumps it on its own
@@ -184,7 +184,7 @@ def test_publish_twice_then_a_replanned_plan(radicale):
     state = server_state(radicale, prefix)
     after_urls = event_urls(radicale, prefix)
 
-    moved_uid = session_uid("s-visit-1")
+    moved_uid = session_uid(instance, "s-visit-1")
     moved_start = next(s for s in replan.sessions if s.id == "s-visit-1").start
     for cal_id in ("all", "consultant-C2", "school-S2", "school-S3", "municipality-M2"):
         ev = state[cal_id][moved_uid]
@@ -193,18 +193,18 @@ def test_publish_twice_then_a_replanned_plan(radicale):
         # Updated in place: the same resource URL as before.
         assert after_urls[(f"{prefix}-{cal_id}", moved_uid)] == urls_before[(f"{prefix}-{cal_id}", moved_uid)]
 
-    cancelled_uid = session_uid("s-online-1")
+    cancelled_uid = session_uid(instance, "s-online-1")
     for cal_id in ("all", "consultant-C2", "school-S1", "school-S2", "municipality-M1", "municipality-M2"):
         ev = state[cal_id][cancelled_uid]
         assert ev["STATUS"] == "CANCELLED" and ev["SEQUENCE"] == 1, cal_id
         assert ev.walk("VALARM") == []
 
-    dropped_uid = session_uid("s-online-2")  # gone from the plan without a cancelled entry
+    dropped_uid = session_uid(instance, "s-online-2")  # gone from the plan without a cancelled entry
     for cal_id in ("all", "consultant-C1", "school-S2", "municipality-M2"):
         ev = state[cal_id][dropped_uid]
         assert ev["STATUS"] == "CANCELLED" and ev["SEQUENCE"] == 1, cal_id
 
-    new_uid = session_uid("s-new-1")
+    new_uid = session_uid(instance, "s-new-1")
     assert {cal_id for cal_id, events in state.items() if new_uid in events} == {
         "all", "consultant-C1", "school-S3", "municipality-M2"}
 
@@ -217,6 +217,41 @@ def test_publish_twice_then_a_replanned_plan(radicale):
     assert third.changes == 0 and third.unchanged == 23
 
 
+def test_a_school_taken_out_of_a_session_that_goes_on_reads_why_on_the_server(radicale):
+    instance = sample_instance(name="dropped")
+    prefix = calendar_prefix(instance)
+    baseline = sample_plan()
+    publish_plan(instance, baseline, radicale, username=USER, password=PASSWORD)
+    plan = dropped_replan(baseline)
+    carry_calendar_history(instance, baseline, plan)
+    report = publish_plan(instance, plan, radicale, username=USER, password=PASSWORD)
+    state = server_state(radicale, prefix)
+    for cal_id, sid in (("school-S3", "s-visit-1"), ("school-S1", "s-online-1"), ("municipality-M1", "s-online-1")):
+        ev = state[cal_id][session_uid(instance, sid)]
+        assert ev["STATUS"] == "CANCELLED" and ev["SEQUENCE"] == 1, cal_id
+        assert str(ev["SUMMARY"]).startswith("ОТМЕНЕНО: "), cal_id
+        assert "состоится для других школ" in str(ev["DESCRIPTION"]), cal_id
+        assert "больше нет" not in str(ev["DESCRIPTION"]), cal_id
+    for cal_id, sid in (("school-S2", "s-visit-1"), ("all", "s-visit-1"), ("municipality-M2", "s-online-1")):
+        assert state[cal_id][session_uid(instance, sid)]["STATUS"] == "CONFIRMED", cal_id
+    assert report.cancelled == 3
+    assert publish_plan(instance, plan, radicale, username=USER, password=PASSWORD).changes == 0
+
+
+def test_the_roadmap_and_executor_calendars_are_published_too(radicale):
+    instance = sample_instance(name="roadmap", with_activities=True)
+    prefix = calendar_prefix(instance)
+    report = publish_plan(instance, plan_with_activities(), radicale, username=USER, password=PASSWORD)
+    state = server_state(radicale, prefix)
+    a1, a2 = activity_uid(instance, "A1"), activity_uid(instance, "A2")
+    assert set(state["roadmap"]) == {a1, a2}
+    assert set(state["executor-upravlenie-obrazovaniya"]) == {a1}
+    assert set(state["executor-rots"]) == {a2}
+    assert a1 not in state["all"] and a2 not in state["all"]
+    assert state["roadmap"][a1]["STATUS"] == "CONFIRMED" and state["roadmap"][a1]["SEQUENCE"] == 0
+    assert "roadmap" in report.calendar_urls and report.calendars_created == 8 + 3
+
+
 def test_a_changed_session_gets_a_higher_sequence_even_if_the_plan_did_not_raise_it(radicale):
     instance = sample_instance(name="seqcheck")
     prefix = calendar_prefix(instance)
@@ -225,7 +260,7 @@ def test_a_changed_session_gets_a_higher_sequence_even_if_the_plan_did_not_raise
     plan.sessions[0] = replace(plan.sessions[0], start=utc(17, 3), end=utc(17, 5))  # sequence stays 0
     report = publish_plan(instance, plan, radicale, username=USER, password=PASSWORD)
     assert report.updated == 4  # all, consultant-C1, school-S1, municipality-M1
-    ev = server_state(radicale, prefix)["all"][session_uid(plan.sessions[0].id)]
+    ev = server_state(radicale, prefix)["all"][session_uid(instance, plan.sessions[0].id)]
     assert ev["SEQUENCE"] == 1 and ev.decoded("DTSTART") == utc(17, 3)
     assert publish_plan(instance, plan, radicale, username=USER, password=PASSWORD).changes == 0
 

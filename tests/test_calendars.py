@@ -77,7 +77,7 @@ def test_every_file_parses_with_both_parsers_and_holds_exactly_its_partys_sessio
     want: dict[str, set[str]] = {s: set() for s in expected_stems}
     for session in plan.sessions:
         for party in expected_parties(instance, session):
-            want[party].add(session_uid(session.id))
+            want[party].add(session_uid(instance, session.id))
 
     for path, data in files.items():
         ical, vcal = parse_both(data)
@@ -140,12 +140,13 @@ def test_uids_are_uuid5_of_session_ids_and_stable_across_exports_and_replans():
         return sorted(str(e["UID"]) for e in icalendar.Calendar.from_ical(files["calendars/all.ics"]).walk("VEVENT"))
 
     assert uids(first) == uids(second)
-    assert session_uid("s-visit-1") == str(uuid.uuid5(SESSION_NAMESPACE, "s-visit-1"))
-    assert uuid.UUID(session_uid("s-visit-1")).version == 5
+    # uuid5 of the region and the id: two regions that number sessions alike never share a UID.
+    assert session_uid(instance, "s-visit-1") == str(uuid.uuid5(SESSION_NAMESPACE, "Тестовая область/s-visit-1"))
+    assert uuid.UUID(session_uid(instance, "s-visit-1")).version == 5
     # The moved session keeps its UID in the replanned plan.
     replanned = calendar_files(instance, replanned_plan())
     moved = [e for e in icalendar.Calendar.from_ical(replanned["calendars/all.ics"]).walk("VEVENT")
-             if e["UID"] == session_uid("s-visit-1")]
+             if e["UID"] == session_uid(instance, "s-visit-1")]
     assert len(moved) == 1 and moved[0]["SEQUENCE"] == 1
 
 
@@ -193,7 +194,7 @@ def test_times_equal_the_plans_in_the_regions_zone(zone, offset, local_first):
     assert f"DTSTART;TZID={zone}:{local_first}".encode() in data
     ical, vcal = parse_both(data)
     by_uid = {s.id: s for s in plan.sessions}
-    by_uid = {session_uid(k): v for k, v in by_uid.items()}
+    by_uid = {session_uid(instance, k): v for k, v in by_uid.items()}
     seen = 0
     for ev in vevents_vobject(vcal):
         session = by_uid[ev.uid.value]
@@ -238,7 +239,7 @@ def test_event_summary_location_categories_and_description():
 
     visit = ev["s-visit-1"]
     assert visit["SUMMARY"] == "Повышение учебной мотивации"
-    assert visit["LOCATION"] == ("Крапивинский муниципальный округ: МБОУ «Новоивановская СОШ»; "
+    assert visit["LOCATION"] == ("Крапивинский муниципальный округ: МБОУ «Новоивановская СОШ», "
                                  "МБОУ «ООШ № 5»")
     assert [str(c) for c in visit.categories] == ["сопровождение", "выездная"]
     text = str(visit["DESCRIPTION"])
@@ -295,7 +296,7 @@ def test_cancelled_session_is_written_cancelled_into_each_file_that_had_it():
     instance = sample_instance()
     before = calendar_files(instance, sample_plan())
     after = calendar_files(instance, replanned_plan())
-    cancelled_uid = session_uid("s-online-1")
+    cancelled_uid = session_uid(instance, "s-online-1")
     had_it = {stem(p) for p, d in before.items() if cancelled_uid.encode() in d}
     assert had_it == {"all", "consultant-C2", "school-S1", "school-S2", "municipality-M1", "municipality-M2"}
     for path, data in after.items():
@@ -326,19 +327,20 @@ def test_a_session_both_kept_and_cancelled_is_written_once_as_kept():
     plan = sample_plan()
     plan.cancelled = [replace(plan.sessions[0], sequence=3)]
     ev = icalendar.Calendar.from_ical(calendar_files(instance, plan)["calendars/all.ics"]).walk("VEVENT")
-    same = [e for e in ev if e["UID"] == session_uid(plan.sessions[0].id)]
+    same = [e for e in ev if e["UID"] == session_uid(instance, plan.sessions[0].id)]
     assert len(same) == 1 and same[0]["STATUS"] == "CONFIRMED"
 
 
 # --- roadmap activities -------------------------------------------------------------------
 
 
-def test_activities_are_all_day_events_in_all_ics_only():
+def test_activities_are_all_day_events_in_the_roadmap_calendars_only():
+    from planner.exports.roadmap_calendars import roadmap_calendar_files
+
     instance, plan = sample_instance(with_activities=True), plan_with_activities()
-    files = calendar_files(instance, plan)
-    ical, vcal = parse_both(files["calendars/all.ics"])
-    acts = {str(e["X-PLANNER-ID"]): e for e in ical.walk("VEVENT")
-            if str(e["X-PLANNER-ID"]).startswith("activity/")}
+    roadmap = roadmap_calendar_files(instance, plan)["calendars/roadmap.ics"]
+    ical, vcal = parse_both(roadmap)
+    acts = {str(e["X-PLANNER-ID"]): e for e in ical.walk("VEVENT")}
     assert set(acts) == {"activity/A1", "activity/A2"}
     a1 = acts["activity/A1"]
     assert a1.decoded("DTSTART") == date(2022, 3, 9)
@@ -346,15 +348,13 @@ def test_activities_are_all_day_events_in_all_ics_only():
     assert "Ответственный: Управление образования" in str(a1["DESCRIPTION"])
     assert "контрольная точка" in str(acts["activity/A2"]["DESCRIPTION"])
     assert "критическом пути" in str(acts["activity/A2"]["DESCRIPTION"])
-    assert len(vevents_vobject(vcal)) == len(plan.sessions) + 2
-    for path, data in files.items():
-        if path != "calendars/all.ics":
-            assert b"activity/" not in data, path
+    assert len(vevents_vobject(vcal)) == 2
+    for path, data in calendar_files(instance, plan).items():  # the consultations' calendars
+        assert b"activity/" not in data, path
     # The extension point on its own, and its absence for a plan without activities.
     assert [str(e["SUMMARY"]) for e in activity_events(instance, plan)] == [
         "Утверждение муниципальной программы поддержки", "Отчёт в ФИОКО"]
     assert activity_events(instance, sample_plan()) == []
-    assert b"activity/" not in calendar_files(instance, plan, include_activities=False)["calendars/all.ics"]
 
 
 # --- golden files -------------------------------------------------------------------------
@@ -402,7 +402,7 @@ def test_export_ics_command_writes_files_next_to_the_plan(tmp_path):
     assert names == ["all.ics", "consultant-C1.ics", "municipality-M1.ics", "municipality-M2.ics",
                      "my-notes.ics", "school-S1.ics"]  # stale party file removed, foreign file kept
     cal = vobject.readOne((plan_dir / "calendars" / "school-S1.ics").read_text(encoding="utf-8"))
-    assert [e.uid.value for e in cal.vevent_list] == [session_uid("s-a")]
+    assert [e.uid.value for e in cal.vevent_list] == [str(uuid.uuid5(SESSION_NAMESPACE, "Тестовый регион/s-a"))]
     assert cal.vevent_list[0].dtstart.value.hour == 10
 
     # --out elsewhere, and --instance given explicitly (in this process: quicker).

@@ -1240,3 +1240,39 @@ def test_continuing_the_baseline_prefers_the_same_month_and_needs_half_the_schoo
     assert (same_month.keep_id, same_month.preferred_day) == ("may", date(2022, 5, 10))
     assert (moved.keep_id, moved.preferred_day) == ("jun", None)
     assert (too_new.keep_id, too_new.preferred_day) == (None, None)
+
+
+# --- the console line of a replan ------------------------------------------------------------
+
+
+def test_the_console_says_a_proven_repair_was_taken_not_that_nothing_was_found(base, tmp_path):
+    from models.solve import num
+    from planner.workflows.solving import plan_summary
+
+    sc = _dropout(base, tmp_path)
+    inst, plan = run_replan(base, sc)
+    assert plan.objective is not None and plan.bound is None  # the repair: no bound of the full model
+    first = plan_summary(inst, plan).splitlines()[0]
+    assert "решение не найдено" not in first
+    assert "починка базового плана доказанно лучшая" in first
+    assert f"целевая функция {num(plan.objective)}, граница —" in first
+
+
+def test_the_console_says_when_a_repair_was_taken_for_lack_of_time_and_when_nothing_was_found(base):
+    from models.solve import num
+    from planner.workflows.solving import plan_summary
+
+    plan = copy.deepcopy(base.plan)
+    plan.status, plan.objective, plan.bound = "FEASIBLE", 191796.0, None
+    plan.meta = {"phase2_hint": "repaired baseline",
+                 "phases": [{"name": "repair_coverage", "status": "OPTIMAL"},
+                            {"name": "repair_objective", "status": "FEASIBLE"},
+                            {"name": "soft", "status": "FEASIBLE", "seconds": 0.0}]}
+    first = plan_summary(base.inst, plan).splitlines()[0]
+    assert "взят починенный базовый план" in first and "времени" in first
+    assert f"целевая функция {num(191796.0)}, граница —" in first and "решение не найдено" not in first
+    plan.meta = {}
+    first = plan_summary(base.inst, plan).splitlines()[0]
+    assert f"целевая функция {num(191796.0)}, граница —" in first and "решение не найдено" not in first
+    plan.objective = None
+    assert "решение не найдено" in plan_summary(base.inst, plan).splitlines()[0]

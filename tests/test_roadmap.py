@@ -431,13 +431,13 @@ def test_roadmap_calendars(tmp_path: Path) -> None:
         return {str(e["UID"]): e for e in cal.walk("VEVENT")}
 
     everything = events("roadmap")
-    assert set(everything) == {activity_uid("A1"), activity_uid("A2")}
-    course = everything[activity_uid("A1")]
+    assert set(everything) == {activity_uid(instance, "A1"), activity_uid(instance, "A2")}
+    course = everything[activity_uid(instance, "A1")]
     # All-day: 14–16.03, DTEND exclusive.
     assert (course["DTSTART"].dt, course["DTEND"].dt) == (date(2022, 3, 14), date(2022, 3, 17))
     assert str(course["SUMMARY"]) == "Курс"
-    assert set(events("executor-gku-ktsmko")) == {activity_uid("A1")}
-    assert set(events("executor-kripkipro")) == {activity_uid("A1"), activity_uid("A2")}
+    assert set(events("executor-gku-ktsmko")) == {activity_uid(instance, "A1")}
+    assert set(events("executor-kripkipro")) == {activity_uid(instance, "A1"), activity_uid(instance, "A2")}
 
 
 def test_slug_is_transliterated_ascii() -> None:

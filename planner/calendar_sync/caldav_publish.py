@@ -1,7 +1,8 @@
 """Publish a plan's calendars to a CalDAV server (Radicale, Nextcloud, Yandex Calendar, ...).
 
-One server calendar per party, exactly the calendars of `planner.calendars.party_calendars`
-(so the server and the .ics files always agree). Events are matched by `UID`:
+One server calendar per party, exactly the calendars of `planner.exports.calendars.party_calendars`
+and, when the plan has a roadmap, `planner.exports.roadmap_calendars.roadmap_calendars` (so the
+server and the .ics files always agree). Events are matched by `UID`:
 
 - an event the server lacks is created;
 - an event whose content differs (ignoring DTSTAMP) is updated in place, at the same URL,
@@ -33,6 +34,7 @@ from icalendar import STATUS, Calendar, Event
 from models.domain import Instance, Plan
 from models.problems import InputError, Problem
 from planner.exports.calendars import (
+    CANCELLED_PREFIX,
     MARKER,
     PRODID,
     PartyCalendar,
@@ -92,7 +94,9 @@ def publish_plan(
     """Put every party's events into its own calendar on the CalDAV server at `url`."""
     _check_url(url)
     stamp = stamp or plan_stamp(instance, plan)
-    calendars = party_calendars(instance, plan, stamp=stamp)
+    from planner.exports.roadmap_calendars import roadmap_calendars
+
+    calendars = party_calendars(instance, plan, stamp=stamp) + roadmap_calendars(instance, plan, stamp=stamp)
     zone = region_vtimezone(instance.settings.region.timezone, *_zone_years(instance, plan))
     prefix = calendar_prefix(instance)
     report = PublishReport()
@@ -210,7 +214,8 @@ def _next_version(wanted: Event, current: Event) -> Event | None:
 
 
 def cancelled_copy(current: Event) -> Event:
-    """The server's event as STATUS:CANCELLED, SEQUENCE raised, reminders removed."""
+    """The server's event as STATUS:CANCELLED, SEQUENCE raised, reminders removed, SUMMARY
+    starting «ОТМЕНЕНО: » (for programs that ignore STATUS)."""
     new = copy.deepcopy(current)
     new.subcomponents = [c for c in new.subcomponents if c.name != "VALARM"]
     seq = _sequence(current)
@@ -218,6 +223,10 @@ def cancelled_copy(current: Event) -> Event:
         new.pop(name, None)
     new.add("STATUS", STATUS.CANCELLED)
     new.add("SEQUENCE", seq + 1)
+    summary = str(current.get("SUMMARY", ""))
+    if not summary.startswith(CANCELLED_PREFIX):
+        new.pop("SUMMARY", None)
+        new.add("SUMMARY", CANCELLED_PREFIX + summary)
     description = str(current.get("DESCRIPTION", ""))
     if not description.startswith("ОТМЕНЕНО"):
         new.pop("DESCRIPTION", None)

@@ -32,6 +32,23 @@ DEFAULT_STORAGE = Path("outputs") / "calendar-server"
 DEFAULT_USER = "planner"
 HASH_ROUNDS = 5000  # what `htpasswd -5` uses; the server also caches logins
 START_TIMEOUT = 30.0
+LISTEN_BACKLOG = 1024
+"""Connections the server's socket queues while its workers are busy. Radicale's built-in
+server is Python's socketserver, whose listen backlog is 5: a calendar program syncing a
+region's ~150 calendars opens dozens of connections at once, and those past the backlog were
+reset («Connection reset by peer»). Radicale's own `max_connections` only limits the workers;
+the queue is this. The kernel caps it at net.core.somaxconn (4096 on current Linux)."""
+RADICALE_LAUNCHER = (
+    "import sys\n"
+    "from radicale import server\n"
+    # Radicale's ParallelHTTPServer (and its HTTPS subclass) listen with socketserver's
+    # `request_queue_size`; set it on the class before `radicale.__main__.run` creates them.
+    f"server.ParallelHTTPServer.request_queue_size = {LISTEN_BACKLOG}\n"
+    "from radicale.__main__ import run\n"
+    "sys.argv[0] = 'radicale'\n"
+    "run()\n"
+)
+"""`python -c` code that runs Radicale exactly as `python -m radicale` does, with the larger backlog."""
 
 
 @dataclass(frozen=True)
@@ -123,7 +140,7 @@ def start_radicale(paths: ServerPaths, port: int) -> subprocess.Popen[bytes]:
     paths.config.write_text(radicale_config(paths, port), encoding="utf-8")
     log = paths.log.open("ab")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "radicale", "--config", str(paths.config.resolve())],
+        [sys.executable, "-c", RADICALE_LAUNCHER, "--config", str(paths.config.resolve())],
         stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
     )
     log.close()

@@ -1,7 +1,7 @@
 """Calendar commands: `planner export ics`, `planner publish`, `planner calendar-server`.
 
-Thin: parse arguments, call `planner.calendars` / `planner.caldav_publish` /
-`planner.calendar_server`, print a Russian summary.
+Thin: parse arguments, call `planner.exports.calendars` / `planner.calendar_sync.caldav_publish` /
+`planner.calendar_sync.calendar_server`, print a Russian summary.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from models.problems import InputError, Problem
 from planner.cli.export import add_plan_arguments, export_subparsers, load_plan_for_export
 
 PASSWORD_ENV = "PLANNER_CALDAV_PASSWORD"
-CALENDAR_FILE_PREFIXES = ("all", "consultant-", "school-", "municipality-")
+CALENDAR_FILE_PREFIXES = ("all", "consultant-", "school-", "municipality-", "roadmap", "executor-")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -64,7 +64,8 @@ def write_calendars(out_dir: Path, files: dict[str, bytes]) -> tuple[list[Path],
     """Write `calendar_files(...)` under `out_dir`; remove our older .ics files it no longer has.
 
     Returns (written, removed). Only files named like ours (all.ics, consultant-*.ics,
-    school-*.ics, municipality-*.ics) in `calendars/` are ever removed.
+    school-*.ics, municipality-*.ics, roadmap.ics, executor-*.ics) in `calendars/` are ever
+    removed.
     """
     from planner.exports.plan_io import write_bundle
 
@@ -81,14 +82,17 @@ def write_calendars(out_dir: Path, files: dict[str, bytes]) -> tuple[list[Path],
 
 def _cmd_export_ics(args: argparse.Namespace) -> int:
     from planner.exports.calendars import calendar_files
+    from planner.exports.roadmap_calendars import roadmap_calendar_files
 
     _plan_path, plan, instance, out_dir = load_plan_for_export(args)
     files = calendar_files(instance, plan)
+    files.update(roadmap_calendar_files(instance, plan))
     written, removed = write_calendars(out_dir, files)
     kinds = Counter(Path(rel).stem.split("-", 1)[0] for rel in files)
     print(f"Календари записаны в {out_dir / 'calendars'}: {len(written)} файлов — общий all.ics, "
           f"консультантов {kinds['consultant']}, школ {kinds['school']}, "
-          f"муниципалитетов {kinds['municipality']}.")
+          f"муниципалитетов {kinds['municipality']}"
+          + (f", дорожная карта и исполнителей {kinds['executor']}." if kinds["roadmap"] else "."))
     print(f"Консультаций в календарях: {len(plan.sessions)}; отменённых при перепланировании: "
           f"{len(plan.cancelled)}. Время — часовой пояс {instance.settings.region.timezone}.")
     if removed:

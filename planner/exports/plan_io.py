@@ -10,6 +10,7 @@ import tempfile
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from models.domain import ActivityDates, Format, Instance, Plan, Session, Unmet
 from models.problems import InputError, Problem
@@ -112,6 +113,17 @@ def read_plan(path: Path) -> Plan:
     if not isinstance(data, dict):
         raise InputError([Problem(path.name, "файл плана должен быть объектом JSON")])
     return plan_from_dict(data, path.name)
+
+
+def creation_stamp(instance: Instance) -> str:
+    """When a plan is made, for its `meta.created`: ISO 8601 in the region's zone, whole
+    seconds, e.g. "2022-04-15T12:20:00+07:00". Calendars take DTSTAMP and LAST-MODIFIED from
+    it, so a replan's events are newer than its baseline's. `SOURCE_DATE_EPOCH` (Unix seconds,
+    the reproducible-builds convention), when set, is used instead of the clock."""
+    zone = ZoneInfo(instance.settings.region.timezone)
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    moment = datetime.fromtimestamp(int(epoch), zone) if epoch.isdigit() else datetime.now(zone)
+    return moment.replace(microsecond=0).isoformat()
 
 
 def safe_cell(value: object) -> str:

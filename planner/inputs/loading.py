@@ -14,6 +14,7 @@ with a warning.
 from __future__ import annotations
 
 import io
+import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -241,6 +242,17 @@ def _to_table(frame: pd.DataFrame, name: str, display: str, problems: list[Probl
     if not rows:
         spec = TABLE_SPECS.get(name)
         if spec is not None and not spec.required:
-            return None  # an optional table left with its header only counts as absent
+            missing = [c for c in spec.required_columns if c not in columns]
+            if not missing:
+                return None  # an optional table left with its header only counts as absent
+            # A header that is not the contract's is an error even without rows: a file of
+            # junk (or another table saved under this name) must not pass as "absent".
+            shown = re.sub(r"[^\w\s,;.«»()-]", "?", ", ".join(c for c in columns if c))[:80]
+            problems.append(Problem(
+                display, "строка заголовка не такая, как в описании формата: нет обязательных столбцов "
+                + ", ".join(f"«{c}»" for c in missing) + " (нужны " + ", ".join(spec.column_names)
+                + "); исправьте заголовок или удалите необязательный файл",
+                row=1, value=shown or None))
+            return None
         problems.append(Problem(display, "в таблице нет ни одной строки данных"))
     return RawTable(name, display, columns, rows)

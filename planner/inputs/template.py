@@ -81,7 +81,7 @@ def write_template(out: Path, source: Path | None = None) -> Path:
         if raw is not None and spec.name in raw.tables:
             extra = [c for c in raw.tables[spec.name].columns if c not in spec.column_names]
             for j, name in enumerate(extra, start=len(spec.columns) + 1):
-                ws.cell(row=1, column=j, value=name).font = Font(bold=True)
+                _put(ws.cell(row=1, column=j), name).font = Font(bold=True)
         if raw is not None:
             rows = _source_rows(raw, spec.name)
         elif spec.name == "risks":
@@ -90,7 +90,7 @@ def write_template(out: Path, source: Path | None = None) -> Path:
             rows = [[c.example for c in spec.columns]]
         for i, values in enumerate(rows, start=2):
             for j, value in enumerate(values, start=1):
-                ws.cell(row=i, column=j, value=value)
+                _put(ws.cell(row=i, column=j), value)
 
     ws = wb.create_sheet(SETTINGS_SHEET)
     for j, head in enumerate(("key", "value", "описание"), start=1):
@@ -107,7 +107,7 @@ def write_template(out: Path, source: Path | None = None) -> Path:
         if value is None and raw is not None:
             continue
         ws.cell(row=row, column=1, value=f"{section}.{key}")
-        ws.cell(row=row, column=2, value=value if value is not None else "").number_format = "@"
+        _put(ws.cell(row=row, column=2), value if value is not None else "").number_format = "@"
         ws.cell(row=row, column=3, value=f"{doc} По умолчанию: {default}.")
         row += 1
     ws.freeze_panes = "A2"
@@ -122,6 +122,20 @@ def write_template(out: Path, source: Path | None = None) -> Path:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return out
+
+
+FORMULA_STARTS = ("=", "+", "-", "@")
+
+
+def _put(cell, value):
+    """Text from data stored as a string, never a formula: openpyxl makes any text starting
+    with «=» a formula (a school named `=HYPERLINK(…)` would become a live link). Returns the cell."""
+    cell.value = value
+    if isinstance(value, str):
+        cell.data_type = "s"
+        if value.startswith(FORMULA_STARTS):
+            cell.quotePrefix = True  # Excel shows it as typed, and keeps it text when edited
+    return cell
 
 
 def _notes_sheet(ws) -> None:

@@ -17,8 +17,9 @@ from models.domain import VERIFICATION_NEED, Instance, Plan
 from models.problems import InputError, Problem
 from models.replan import replan, sessions_changed
 from models.solve import SolveOptions
+from planner.exports.calendars import carry_calendar_history
 from planner.exports.documents_common import natural_key
-from planner.exports.plan_io import read_plan, write_bundle
+from planner.exports.plan_io import creation_stamp, read_plan, write_bundle
 from planner.inputs.scenario import apply_scenario, read_scenario
 from planner.workflows.solving import (
     checked,
@@ -208,6 +209,8 @@ def replan_files(instance_path: str | Path, baseline_path: str | Path, opts: Sol
     plan = replan(linked, baseline, freeze, opts, scenario.name if scenario else "", topic_first_day=firsts or None)
     if scenario is not None:
         plan.meta["scenario_path"] = str(scenario_path)
+    plan.meta["created"] = creation_stamp(instance)  # newer than the baseline's: its calendars' events are
+    carry_calendar_history(instance, baseline, plan)  # who was dropped from what; activities' SEQUENCE
     plan = checked(linked, plan, roadmap, instance_path)
     folder = Path(out) if out else Path("outputs") / f"{instance.name}-replan"
     files = output_files(instance, plan, calendars=calendars, documents=documents)

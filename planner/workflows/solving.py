@@ -20,7 +20,7 @@ from models.problems import InputError, Problem
 from models.score import load_by_month
 from models.solve import SolveOptions, gap, num, solve_consultations
 from models.validate import Violation, validate
-from planner.exports.plan_io import plan_csv_text, plan_json_text, read_plan, write_bundle
+from planner.exports.plan_io import creation_stamp, plan_csv_text, plan_json_text, read_plan, write_bundle
 
 DEFAULT_TIME_LIMIT = 20.0
 DEFAULT_WORKERS = 8
@@ -150,11 +150,7 @@ def plan_summary(instance: Instance, plan: Plan) -> str:
     """A short Russian account of a plan: what a working group reads first."""
     sc = plan.score
     lines = [
-        f"План «{plan.instance}»: статус решателя {plan.status}, "
-        + (f"целевая функция {num(plan.objective)}, граница {num(plan.bound)},"
-           f" разрыв {_pct(gap(plan.objective, plan.bound))}"
-           if plan.objective is not None and plan.bound is not None else "решение не найдено")
-        + f", {plan.solve_seconds:.1f} с",
+        f"План «{plan.instance}»: статус решателя {plan.status}, {_solver_outcome(plan)}, {plan.solve_seconds:.1f} с",
         f"  Консультаций: {len(plan.sessions)} (выездных {sum(1 for s in plan.sessions if s.format == 'onsite')},"
         f" онлайн {sum(1 for s in plan.sessions if s.format == 'online')}); участий школ: {sc.get('attendance', 0)}",
         f"  Потребности закрыты: {sc.get('needs_covered', 0)} из {sc.get('needs_total', 0)}"
@@ -182,6 +178,28 @@ def plan_summary(instance: Instance, plan: Plan) -> str:
     else:
         lines.append("  Непокрытых потребностей нет: каждый риск каждой школы закрыт.")
     return "\n".join(lines)
+
+
+def _solver_outcome(plan: Plan) -> str:
+    """What the solver's figures mean, in words: objective and bound, or, for a replan whose
+    answer is its repair of the baseline (the full model's bound is then not computed), whether
+    that repair was proven the best for the touched schools or was taken for lack of time."""
+    if plan.objective is None:
+        return "решение не найдено"
+    figures = f"целевая функция {num(plan.objective)}, граница {num(plan.bound)}"
+    if plan.bound is not None:
+        return f"{figures}, разрыв {_pct(gap(plan.objective, plan.bound))}"
+    meta = plan.meta if isinstance(plan.meta, dict) else {}
+    if meta.get("phase2_hint") == "repaired baseline":
+        phases = [p for p in meta.get("phases") or () if isinstance(p, dict)]
+        # The repair's last search: coverage, then the fewest changes, both proven optimal.
+        repair = [(p.get("name"), p.get("status")) for p in phases if str(p.get("name", "")).startswith("repair_")]
+        proven = repair[-2:] == [("repair_coverage", "OPTIMAL"), ("repair_objective", "OPTIMAL")]
+        if proven:
+            return ("починка базового плана доказанно лучшая при прочих школах как были, полный поиск"
+                    f" не нужен: {figures}")
+        return f"взят починенный базовый план (на полный поиск не хватило времени): {figures}"
+    return figures
 
 
 def _pct(value: float | None) -> str:
@@ -213,6 +231,7 @@ def solve(instance_path: str | Path, opts: SolveOptions, *, out: str | Path | No
     instance = load(instance_path)
     say(f"  школ {len(instance.schools)}, консультантов {len(instance.consultants)}, тем {len(instance.topics)}")
     plan = plan_instance(instance, opts, instance_path)
+    plan.meta["created"] = creation_stamp(instance)  # DTSTAMP / LAST-MODIFIED of its calendars
     folder = Path(out) if out else default_out(instance)
     say("Готовлю файлы…")
     files = output_files(instance, plan, calendars=calendars, documents=documents)
