@@ -27,10 +27,11 @@ from datetime import date
 
 from ortools.sat.python import cp_model
 
-from models.calendar_days import Month, month_of
+from models.calendar_days import Month, month_first_day, month_of
 from models.cp_domains import domain_max
 from models.domain import Instance, Plan, Stage
 from models.index import Index
+from models.programme import first_visit_month
 
 Key = tuple  # index tuples of the variable dictionaries
 
@@ -156,6 +157,13 @@ class ConsultationModel:
                 t, c, month, mun = key
                 self.count[key] = m.new_int_var(n, n, f"count[{t},{c},{month},{mun}]")
 
+    def _days_from_cut(self, c: str, month: Month) -> tuple[date, ...]:
+        """The consultant's free open days of the month on which new sessions may go (a
+        replan: from the freeze date on)."""
+        days = self.ix.free_days[c].get(month, ())
+        cut = self.opt.free_from
+        return days if cut is None else tuple(d for d in days if d >= cut)
+
     def _mun(self, school: str, topic: str) -> str | None:
         if self.ix.is_onsite(self.inst.topics[topic]):
             return self.inst.schools[school].municipality
@@ -169,6 +177,8 @@ class ConsultationModel:
                 self.count[t, c, month, mun] = self.model.new_int_var(frozen, frozen, f"count[{t},{c},{month},{mun}]")
             return
         ub = min(consultant.max_per_month, len(self.ix.free_days[c][month]), math.ceil(n_schools / cap))
+        if mun is not None and self.ix.is_onsite(self.inst.topics[t]):
+            ub = min(ub, self.ix.onsite_room(c, self._days_from_cut(c, month)) + frozen)
         if consultant.max_total is not None:
             ub = min(ub, consultant.max_total)
         ub = max(ub, frozen)
@@ -184,6 +194,7 @@ class ConsultationModel:
         self._frozen_history()
         self._session_capacity()
         self._consultant_monthly_capacity()
+        self._consultant_onsite_limit()
         self._consultant_total_capacity()
         self._school_monthly_limit()
         self._topic_at_most_once_per_school()
@@ -306,6 +317,30 @@ class ConsultationModel:
                 self.model.add(extra >= sum(overnight[c, month]) - cheap)
                 used += full_day * extra
             self.model.add(used <= room)
+
+    def _consultant_onsite_limit(self) -> None:
+        """Σ_onsite count[·,c,m,mun] ≤ frozen(c,m) + room(c,m): a consultant's onsite visits in
+        a month are at most `max_onsite_per_month` (theirs, else the setting) and fit their
+        free days with a rest day between two visits (`Index.onsite_room`); a replan's history
+        visits of the month count as they were."""
+        ix = self.ix
+        onsite: dict[tuple[str, Month], list] = defaultdict(list)
+        for (t, c, month, mun), var in self.count.items():
+            if mun is not None and ix.is_onsite(self.inst.topics[t]):
+                onsite[c, month].append(var)
+        frozen: dict[tuple[str, Month], int] = defaultdict(int)
+        for (t, c, month, mun), n in self.opt.frozen_counts.items():
+            if mun is not None and ix.is_onsite(self.inst.topics[t]):
+                frozen[c, month] += n
+        for (c, month), vars_ in onsite.items():
+            if not self._month_allowed(month):
+                continue
+            room = ix.onsite_room(c, self._days_from_cut(c, month))
+            cap = ix.onsite_cap(c)
+            if cap is not None:
+                room = min(room, max(0, cap - frozen[c, month]))
+            if len(vars_) > 1 or room < frozen[c, month] + 1:
+                self.model.add(sum(vars_) <= frozen[c, month] + room)
 
     def session_minutes(self, t: str, c: str, mun: str | None) -> int:
         """Minutes of the consultant's month one session takes on its own day (an onsite visit
@@ -497,7 +532,11 @@ class ConsultationModel:
         return sum(terms)
 
     def soft_terms(self) -> dict[str, tuple[cp_model.LinearExpr, int]]:
-        """Named soft terms of phase 2: name -> (expression, weight)."""
+        """Named soft terms of phase 2: name -> (expression, weight). A gain has a negative
+        weight. Call once: it creates variables.
+
+        The classic terms (travel, early programme, the largest load, sessions, attendances)
+        always; the programme's when their settings are on (`_programme_terms`)."""
         inst, ix = self.inst, self.ix
         weights = inst.settings.weights
         travel = sum(km * var for (t, c, month, mun), var in self.count.items()
@@ -516,13 +555,132 @@ class ConsultationModel:
             self.model.add(self.max_load >= sum(vars_))
         sessions = sum(self.count.values())
         attendance = sum(self.attend.values())
-        return {
+        terms = {
             "travel_km": (travel, weights.travel_km),
             "early_program": (early, weights.early_program),
             "max_load": (self.max_load, weights.max_load),
             "sessions": (sessions, weights.session),
             "attendance": (attendance, weights.attendance),
         }
+        terms.update(self._programme_terms())
+        return terms
+
+    # --- the programme (issue: a plan the working group would approve) -----------------
+
+    def _programme_terms(self) -> dict[str, tuple[cp_model.LinearExpr, int]]:
+        """The programme's soft terms, each only when its setting is on:
+
+        - relevant_attendance (a gain): Σ attend[s,t,m] over topics addressing a risk of s;
+          with it, onsite_visits: Σ onsite count (a visit takes the consultant's whole day,
+          weighed against the gain of the schools in it);
+        - unheld_topics (`hold_every_topic`): Σ_t (1 − held[t]) over usable topics that have
+          a variable, held[t] ≤ Σ attend[·,t,·] (Σ verify[·,t,·,·] for verification);
+        - gap_months (`max_gap_months` = g > 0): Σ gap[s,i] with, for each window of g+1
+          consecutive open months i..i+g after the school's verification month,
+          Σ_{m in window} sessions(s,m) + gap[s,i] ≥ verified_before(s,i);
+        - month_peak (g > 0): peak ≥ Σ non-verification sessions of each open month;
+        - late_verification (g > 0, `verification_months` = k > 0): Σ verify[s,·,·,m] ×
+          max(0, pos(m) − (first month the school could be visited) − k + 1).
+        """
+        inst, ix = self.inst, self.ix
+        rules, w = inst.settings.rules, inst.settings.weights
+        out: dict[str, tuple[cp_model.LinearExpr, int]] = {}
+        if w.relevant_attendance:
+            out["relevant_attendance"] = (sum(v for (s, t, _m), v in self.attend.items() if ix.relevant(s, t)),
+                                          -w.relevant_attendance)
+            out["onsite_visits"] = (sum(v for (t, c, m, mun), v in self.count.items()
+                                        if mun is not None and ix.is_onsite(inst.topics[t])), w.onsite_visit)
+        if rules.hold_every_topic:
+            self.held = self._held_topics()
+            never = sum(1 for t in ix.usable_topics if t not in self.held)  # cannot be held at all
+            out["unheld_topics"] = (sum(1 - v for v in self.held.values()) + never, w.unheld_topic)
+        g = rules.max_gap_months
+        if g > 0:
+            self.gap_slack = self._support_gaps(g)
+            out["gap_months"] = (sum(self.gap_slack.values()), w.gap_month)
+            self.peak = self.model.new_int_var(0, 100_000, "month_peak")
+            per_month: dict[Month, list] = defaultdict(list)
+            for (t, c, month, mun), var in self.count.items():
+                if inst.topics[t].stage != Stage.VERIFICATION:
+                    per_month[month].append(var)
+            for vars_ in per_month.values():
+                self.model.add(self.peak >= sum(vars_))
+            out["month_peak"] = (self.peak, w.month_peak)
+            if rules.verification_months > 0:
+                out["late_verification"] = (self._late_verification(rules.verification_months), w.late_verification)
+        return out
+
+    def _held_topics(self) -> dict[str, cp_model.IntVar]:
+        """held[t] ≤ Σ attendances of t (visits, for a verification topic), for every usable
+        topic that has any; a usable topic without one cannot be held (reported with its
+        reason, `models.programme`)."""
+        by_topic: dict[str, list] = defaultdict(list)
+        for (s, t, m), v in self.attend.items():
+            by_topic[t].append(v)
+        for (s, t, c, m), v in self.verify.items():
+            by_topic[t].append(v)
+        held = {}
+        for t in self.ix.usable_topics:
+            if by_topic.get(t):
+                held[t] = self.model.new_bool_var(f"held[{t}]")
+                self.model.add(held[t] <= sum(by_topic[t]))
+        return held
+
+    def verified_before(self) -> dict[str, list[tuple[int, object]]]:
+        """School -> for each open month position i, whether the school is verified in a month
+        before i: 1 (a constant) for a school verified before the horizon or before month i,
+        else the sum of its visits in earlier months (0 or 1). Withdrawn schools are left out."""
+        ix = self.ix
+        visits: dict[str, list[tuple[int, cp_model.IntVar]]] = defaultdict(list)
+        for (s, t, c, m), v in self.verify.items():
+            visits[s].append((ix.month_pos[m], v))
+        out: dict[str, list[tuple[int, object]]] = {}
+        for sch in self.inst.schools.values():
+            if sch.withdrawn:
+                continue
+            row = []
+            for i, month in enumerate(ix.months):
+                if sch.verified_on is not None:
+                    row.append((i, 1 if month_first_day(month) > sch.verified_on else 0))
+                else:
+                    earlier = [v for (pos, v) in visits.get(sch.id, []) if pos < i]
+                    row.append((i, sum(earlier) if earlier else 0))
+            out[sch.id] = row
+        return out
+
+    def _support_gaps(self, g: int) -> dict[tuple[str, int], cp_model.IntVar]:
+        """gap[s,i] for each window i..i+g of open months: see `_programme_terms`."""
+        ix = self.ix
+        months = ix.months
+        per_sm: dict[tuple[str, int], list] = defaultdict(list)
+        for (s, t, m), v in self.attend.items():
+            per_sm[s, ix.month_pos[m]].append(v)
+        for (s, t, c, m), v in self.verify.items():
+            per_sm[s, ix.month_pos[m]].append(v)
+        slack: dict[tuple[str, int], cp_model.IntVar] = {}
+        for school, before in self.verified_before().items():
+            for i in range(len(months) - g):
+                need = before[i][1]
+                if isinstance(need, int) and need == 0:
+                    continue
+                inside = [v for j in range(i, i + g + 1) for v in per_sm.get((school, j), [])]
+                gap = self.model.new_bool_var(f"gap[{school},{months[i]}]")
+                slack[school, i] = gap
+                self.model.add(sum(inside) + gap >= need)
+        return slack
+
+    def _late_verification(self, k: int) -> cp_model.LinearExpr:
+        """Months each verification visit comes after the school's k-th possible month
+        (`models.programme.first_visit_month`; history visits are not counted)."""
+        ix = self.ix
+        first: dict[str, int] = {}
+        for s in {key[0] for key in self.verify}:
+            month = first_visit_month(ix, s, self.opt.free_from)
+            if month is not None:
+                first[s] = ix.month_pos[month]
+        return sum(late * v for (s, t, c, m), v in self.verify.items()
+                   if s in first and (s, t, c, m) not in self.opt.frozen_verify
+                   and (late := ix.month_pos[m] - first[s] - k + 1) > 0)
 
     def travel_km(self, t: str, c: str, mun: str | None) -> int:
         """Round-trip km one session costs (onsite only)."""

@@ -6,7 +6,8 @@ Hard rules per day (the month-level model already guarantees everything across m
   included; a visit that needs the evening before also takes the previous calendar
   day) or online sessions that fit one after another with breaks:
   Σ_online (duration + break) + (L + break) × [onsite or travel] ≤ L + break;
-- a school attends at most one session a day (so never two at once).
+- a school attends at most one session a day (so never two at once);
+- two onsite visits of one consultant are never on consecutive calendar days.
 A session that cannot be placed is left out (the plan then reports its schools' needs
 as unmet with the reason); the objective places every session it can, then spreads a
 consultant's sessions evenly over the month.
@@ -222,6 +223,21 @@ def place_on_days(
             load[p.consultant, day].append((p.duration + ix.break_min) * var)
     for (c, day), terms in load.items():
         model.add(sum(terms) + pinned_minutes.get((c, day), 0) <= full)
+
+    # A rest day between two onsite visits of one consultant: never on consecutive days (so
+    # nobody is sent on a visit a day; the month model counts the room, Index.onsite_room).
+    visits: dict[tuple[str, date], list] = defaultdict(list)
+    for (i, day), var in x.items():
+        if pending[i].timing is not None:
+            visits[pending[i].consultant, day].append(var)
+    pinned_visits = {(s.consultant, s.start.date()) for s in pinned if s.format == Format.ONSITE}
+    for (c, day), vars_ in visits.items():
+        if (c, day - timedelta(days=1)) in pinned_visits or (c, day + timedelta(days=1)) in pinned_visits:
+            for var in vars_:
+                model.add(var == 0)
+        following = visits.get((c, day + timedelta(days=1)))
+        if following:
+            model.add(sum(vars_) + sum(following) <= 1)
 
     # School-day: at most one session.
     per_school_day: dict[tuple[str, date], list] = defaultdict(list)

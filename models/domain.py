@@ -76,6 +76,7 @@ class Consultant:
     max_per_month: int
     max_total: int | None = None
     unavailable: tuple[DateRange, ...] = ()
+    max_onsite_per_month: int | None = None  # None: the settings' rules.max_onsite_per_month
 
 
 @dataclass(frozen=True)
@@ -224,6 +225,29 @@ class Unmet:
 
 
 @dataclass(frozen=True)
+class UnheldTopic:
+    """A topic of the programme (useful to some school) that the plan does not hold."""
+
+    topic: str
+    reason: str
+    code: str = ""
+
+
+@dataclass(frozen=True)
+class SupportGap:
+    """A school left without support longer than the rules allow: `kind` "gap" (open months
+    without a consultation after its verification, more than `max_gap_months` in a row) or
+    "late_verification" (its visit after its first `verification_months` possible months;
+    `months` are the months it waited)."""
+
+    school: str
+    kind: str
+    months: tuple[str, ...]
+    reason: str
+    code: str = ""
+
+
+@dataclass(frozen=True)
 class ActivityDates:
     id: str
     start: date
@@ -249,6 +273,10 @@ class Plan:
     # Sessions of the baseline that a replan removed: calendars write them as STATUS:CANCELLED
     # with their `sequence` already raised.
     cancelled: list[Session] = field(default_factory=list)
+    # The programme's exceptions, each with its reason (like `unmet`): topics not held,
+    # schools left without support too long.
+    unheld_topics: list[UnheldTopic] = field(default_factory=list)
+    support_gaps: list[SupportGap] = field(default_factory=list)
 
     @property
     def freeze_before(self) -> date | None:

@@ -13,7 +13,7 @@ placement as the optimiser's, so both plans are checked by the same `validate`.
 Every hard rule of the month level is kept: topic months, consultant availability,
 max_per_month, max_total and free days (travel days included), the school monthly
 limit, prerequisites and verification strictly earlier, capacity, one municipality
-per onsite session.
+per onsite session, a consultant's onsite visits per month (`Index.onsite_room`).
 """
 
 from __future__ import annotations
@@ -26,17 +26,19 @@ from models.consultation import MonthSession
 from models.dates import expand_groups, place_on_days
 from models.domain import Format, Instance, Plan, School, Stage
 from models.index import Index
+from models.programme import explain_programme
 from models.score import score_plan
 from models.unmet import explain_unmet
 
 
 class _Greedy:
-    def __init__(self, inst: Instance):
-        self.inst, self.ix = inst, Index(inst)
+    def __init__(self, inst: Instance, ix: Index | None = None):
+        self.inst, self.ix = inst, ix or Index(inst)
         self.full_day = self.ix.day_minutes + self.ix.break_min
         self.used_sessions: dict[tuple[str, Month], int] = defaultdict(int)
         self.used_minutes: dict[tuple[str, Month], int] = defaultdict(int)
         self.overnights: dict[tuple[str, Month], int] = defaultdict(int)
+        self.onsite: dict[tuple[str, Month], int] = defaultdict(int)
         self.total: dict[str, int] = defaultdict(int)
         self.school_month: dict[tuple[str, Month], int] = defaultdict(int)
         self.attended: dict[str, dict[str, int]] = defaultdict(dict)  # school -> topic -> month pos
@@ -65,14 +67,19 @@ class _Greedy:
             return False
         if cons.max_total is not None and self.total[c] >= cons.max_total:
             return False
-        free = len(self.ix.free_days[c].get(month, ()))
-        return self.used_minutes[c, month] + self._cost_minutes(topic, c, month, mun) <= free * self.full_day
+        days = self.ix.free_days[c].get(month, ())
+        if mun is not None and self.inst.topics[topic].format == Format.ONSITE \
+                and self.onsite[c, month] >= self.ix.onsite_room(c, days):
+            return False
+        return self.used_minutes[c, month] + self._cost_minutes(topic, c, month, mun) <= len(days) * self.full_day
 
     def _open(self, topic: str, c: str, month: Month, mun: str | None, school: str) -> None:
         self.used_sessions[c, month] += 1
         self.used_minutes[c, month] += self._cost_minutes(topic, c, month, mun)
         if self.ix.overnight(topic, c, mun):
             self.overnights[c, month] += 1
+        if mun is not None and self.inst.topics[topic].format == Format.ONSITE:
+            self.onsite[c, month] += 1
         self.total[c] += 1
         self.sessions[topic, c, month, mun].append([school])
 
@@ -183,6 +190,7 @@ def greedy_plan(instance: Instance, workers: int = 2) -> Plan:
     sessions = sorted(placement.sessions, key=lambda s: (s.start, s.consultant, s.topic))
     plan = Plan(instance.name, "GREEDY", None, None, 0.0, sessions, [])
     plan.unmet = explain_unmet(instance, plan, g.ix)
+    plan.unheld_topics, plan.support_gaps = explain_programme(instance, plan, g.ix)
     plan.score = score_plan(instance, plan)
     plan.objective = float(plan.score["weighted_total"])
     plan.solve_seconds = round(time.monotonic() - t0, 2)

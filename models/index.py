@@ -86,6 +86,25 @@ class Index:
         return sum(1 for d in days
                    if (prev := d - timedelta(days=1)) not in free and not self.unavailable_on(c, prev))
 
+    def onsite_cap(self, consultant: str) -> int | None:
+        """A consultant's onsite visits per month at most (None: no limit): their own
+        `max_onsite_per_month`, else the setting of the same name (0 = none)."""
+        c = self.inst.consultants[consultant]
+        cap = c.max_onsite_per_month if c.max_onsite_per_month is not None \
+            else self.inst.settings.rules.max_onsite_per_month
+        return cap or None
+
+    def onsite_room(self, consultant: str, days) -> int:
+        """How many onsite visits fit these open days of the consultant: at most `onsite_cap`,
+        and never two on consecutive calendar days (a rest day between visits, so nobody is
+        sent on a visit a day): the most days of `days` no two of which are adjacent."""
+        room, last = 0, None
+        for d in sorted(days):
+            if last is None or (d - last).days > 1:
+                room, last = room + 1, d
+        cap = self.onsite_cap(consultant)
+        return room if cap is None else min(room, cap)
+
     @cached_property
     def topic_months(self) -> dict[str, list[Month]]:
         """Topic -> open months it may be held in."""
@@ -134,6 +153,20 @@ class Index:
                 stack.extend(topics[t].requires)
             out[s.id] = sorted(chosen, key=list(topics).index)
         return out
+
+    @cached_property
+    def usable_topics(self) -> list[str]:
+        """Topics some school can use (the programme a region holds): a topic useful to a
+        school (one of its risks, or a prerequisite of such), and the verification topics
+        when some school still needs its visit. In catalogue order."""
+        used = {t for topics in self.useful_topics.values() for t in topics}
+        if any(self.needs_verification(s) for s in self.inst.schools.values()):
+            used |= {t.id for t in self.inst.verification_topics}
+        return [t for t in self.inst.topics if t in used]
+
+    def relevant(self, school: str, topic: str) -> bool:
+        """Does the topic address one of the school's risks (an attendance that counts as depth)?"""
+        return bool(set(self.inst.topics[topic].risks) & set(self.inst.schools[school].risks))
 
     def needs_after_verification(self, topic: Topic) -> bool:
         """Must this topic come after the school's verification?"""

@@ -89,12 +89,18 @@ def month_free_relaxation(cm: ConsultationModel, coverage_at_least: int, limit: 
         if ix.overnight(t, c, mun):
             overnight[c].append(var)
     full_day = ix.day_minutes + ix.break_min
+    onsite: dict[str, list] = defaultdict(list)
+    for (t, c, mun), var in n.items():
+        if mun is not None and ix.is_onsite(inst.topics[t]):
+            onsite[c].append(var)
     for c, vars_ in per_c.items():
         consultant = inst.consultants[c]
         free = ix.free_days[c]
         if consultant.max_total is not None:
             m.add(sum(vars_) <= consultant.max_total)
         m.add(sum(vars_) <= consultant.max_per_month * sum(1 for days in free.values() if days))
+        if onsite.get(c):  # the month rule's onsite room, summed over the year
+            m.add(sum(onsite[c]) <= sum(ix.onsite_room(c, days) for days in free.values()))
         all_days = [d for days in free.values() for d in days]
         used = sum(minutes[c])
         if overnight.get(c):
@@ -122,6 +128,24 @@ def month_free_relaxation(cm: ConsultationModel, coverage_at_least: int, limit: 
                 m.add(var <= a.get((s, req), 0))
         if school.verified_on is None and ix.needs_after_verification(inst.topics[t]):
             m.add(var <= sum(visits_of.get(s, [])))
+
+    # A school's monthly limit, summed over the months it could attend in (verification visits
+    # in the months they could be in; other topics in theirs).
+    per_month = inst.settings.rules.school_max_sessions_per_month
+    cap_of = {month: min(per_month, len(ix.school_days.get(month, ()))) for month in ix.months}
+    attend_months: dict[str, set] = defaultdict(set)
+    visit_months: dict[str, set] = defaultdict(set)
+    for (s, _t, month) in cm.attend:
+        attend_months[s].add(month)
+    for (s, _t, _c, month) in cm.verify:
+        visit_months[s].add(month)
+    topics_of: dict[str, list] = defaultdict(list)
+    for (s, t), var in a.items():
+        topics_of[s].append(var)
+    for s, vars_ in topics_of.items():
+        m.add(sum(vars_) <= sum(cap_of[x] for x in attend_months[s]))
+        if visits_of.get(s):
+            m.add(sum(vars_) + sum(visits_of[s]) <= sum(cap_of[x] for x in attend_months[s] | visit_months[s]))
 
     # Coverage at least phase 1's.
     k = inst.settings.rules.min_topics_per_risk
@@ -154,8 +178,10 @@ def month_free_relaxation(cm: ConsultationModel, coverage_at_least: int, limit: 
     max_load = m.new_int_var(0, 100_000, "max_load")
     for vars_ in per_c.values():
         m.add(max_load >= sum(vars_))
-    m.minimize(w.travel_km * travel + w.early_program * early + w.max_load * max_load
-               + w.session * sum(n.values()) + w.attendance * sum(a.values()))
+    objective = (w.travel_km * travel + w.early_program * early + w.max_load * max_load
+                 + w.session * sum(n.values()) + w.attendance * sum(a.values()))
+    objective += _programme_bound_terms(cm, m, a, v, n)
+    m.minimize(objective)
 
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(0.5, limit)
@@ -178,6 +204,38 @@ def month_free_relaxation(cm: ConsultationModel, coverage_at_least: int, limit: 
         attend={key for key, var in a.items() if solver.value(var)},
         verify={key for key, var in v.items() if solver.value(var)},
     )
+
+
+def _programme_bound_terms(cm: ConsultationModel, m: cp_model.CpModel, a: dict, v: dict, n: dict):
+    """The programme's terms (`ConsultationModel._programme_terms`), summed over the months:
+    the same relevant-attendance gain and held topics; the busiest month holds at least the
+    average month's sessions; gaps and late visits are bounded by 0 (no term)."""
+    inst, ix = cm.inst, cm.ix
+    rules, w = inst.settings.rules, inst.settings.weights
+    terms = []
+    if w.relevant_attendance:
+        terms.append(-w.relevant_attendance * sum(var for (s, t), var in a.items() if ix.relevant(s, t)))
+        terms.append(w.onsite_visit * sum(var for (t, c, mun), var in n.items()
+                                          if mun is not None and ix.is_onsite(inst.topics[t])))
+    if rules.hold_every_topic:
+        by_topic: dict[str, list] = defaultdict(list)
+        for (s, t), var in a.items():
+            by_topic[t].append(var)
+        for (s, t, c), var in v.items():
+            by_topic[t].append(var)
+        for t in ix.usable_topics:
+            if by_topic.get(t):
+                held = m.new_bool_var(f"held[{t}]")
+                m.add(held <= sum(by_topic[t]))
+                terms.append(w.unheld_topic * (1 - held))
+    if rules.max_gap_months > 0:
+        months = {month for (_t, _c, month, _mun) in cm.count}
+        sessions = [var for (t, c, mun), var in n.items() if inst.topics[t].stage != Stage.VERIFICATION]
+        if months and sessions:
+            peak = m.new_int_var(0, 100_000, "month_peak")
+            m.add(len(months) * peak >= sum(sessions))
+            terms.append(w.month_peak * peak)
+    return sum(terms)
 
 
 def fixed_choice(cm: ConsultationModel, relaxation: RelaxationResult):

@@ -29,6 +29,7 @@ from models.calendar_days import month_of
 from models.consultation import ModelOptions
 from models.dates import Pending
 from models.domain import Instance, Plan, Session, Stage
+from models.programme import explain_programme
 from models.score import score_plan
 from models.solve import SolveOptions, solve_consultations
 
@@ -153,6 +154,7 @@ def finish_replan(instance: Instance, baseline: Plan, plan: Plan, freeze: date, 
             changes.append(_change("cancelled", None, old))
     plan.sessions = sorted(sessions, key=lambda s: (s.start, s.consultant, s.topic))
     plan.cancelled = sorted(cancelled, key=lambda s: (s.start, s.id))
+    plan.unheld_topics, plan.support_gaps = explain_programme(instance, plan, free_from=freeze)
     plan.score = score_plan(instance, plan)
     plan.meta.update({
         "replan": {

@@ -6,6 +6,7 @@ from collections import Counter, defaultdict
 
 from models.calendar_days import month_of
 from models.domain import VERIFICATION_NEED, Format, Instance, Plan, Stage
+from models.programme import programme_measures
 
 
 def attended_topics(plan: Plan) -> dict[str, dict[str, str]]:
@@ -80,6 +81,8 @@ def score_plan(instance: Instance, plan: Plan) -> dict[str, float]:
     max_load = max(load.values(), default=0)
     weighted = (w.travel_km * travel + w.early_program * delay + w.max_load * max_load
                 + w.session * len(plan.sessions) + w.attendance * n_att)
+    programme = programme_measures(instance, plan)
+    weighted += programme_weighted(instance, programme)
     return {
         "needs_total": len(all_needs),
         "needs_covered": len(covered),
@@ -93,8 +96,25 @@ def score_plan(instance: Instance, plan: Plan) -> dict[str, float]:
         "max_load": max_load,
         "sessions": len(plan.sessions),
         "attendance": n_att,
+        **programme,
         "weighted_total": weighted,
     }
+
+
+def programme_weighted(instance: Instance, m: dict[str, float]) -> float:
+    """The programme's terms of phase 2's objective (`ConsultationModel._programme_terms`),
+    recomputed from the plan's measures: each only when its setting is on."""
+    rules, w = instance.settings.rules, instance.settings.weights
+    total = 0.0
+    if w.relevant_attendance:
+        total += -w.relevant_attendance * m["relevant_attendance"] + w.onsite_visit * m["onsite_visits"]
+    if rules.hold_every_topic:
+        total += w.unheld_topic * (m["topics_usable"] - m["topics_held"])
+    if rules.max_gap_months > 0:
+        total += w.gap_month * m["gap_months"] + w.month_peak * m["busiest_month_sessions"]
+        if rules.verification_months > 0:
+            total += w.late_verification * m["late_verification_months"]
+    return total
 
 
 def load_by_month(plan: Plan) -> dict[str, Counter]:

@@ -77,6 +77,38 @@ class RuleSettings:
             " в месяцах строго после визита куратора (иначе — только темы этапа program)."
         ),
     )
+    hold_every_topic: bool = field(
+        default=True,
+        metadata=_doc(
+            "Программа проводится целиком: каждая тема, полезная хотя бы одной школе, проводится"
+            " хотя бы раз. Тема, которую провести нельзя, попадает в список с причиной."
+        ),
+    )
+    max_gap_months: int = field(
+        default=1,
+        metadata=_doc(
+            "Сопровождение весь год: после визита верификации школа остаётся без консультаций"
+            " не больше стольких открытых месяцев подряд; консультации группы распределяются по"
+            " всем открытым месяцам, верификация — в первые месяцы (verification_months)."
+            " 0 = без этого правила."
+        ),
+    )
+    verification_months: int = field(
+        default=2,
+        metadata=_doc(
+            "Визит верификации — в первые столько открытых месяцев, доступных школе (при"
+            " max_gap_months > 0; позже — штраф late_verification за месяц и строка в списке"
+            " отступлений)."
+        ),
+    )
+    max_onsite_per_month: int = field(
+        default=4,
+        metadata=_doc(
+            "Не больше стольких выездов одного консультанта в месяц (столбец max_onsite_per_month"
+            " в consultants.csv задаёт своё число); два выезда одного консультанта никогда не"
+            " стоят в соседние дни. 0 = без ограничения числа."
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -122,6 +154,41 @@ class WeightSettings:
     attendance: int = field(
         default=2,
         metadata=_doc("Штраф за каждое участие школы сверх нужного (время школы)."),
+    )
+    relevant_attendance: int = field(
+        default=50,
+        metadata=_doc(
+            "Выигрыш от каждого участия школы в проводимой теме, которая закрывает один из её"
+            " рисков (глубина сопровождения; 0 = нет). Покрытие рисков всё равно идёт первым."
+        ),
+    )
+    onsite_visit: int = field(
+        default=150,
+        metadata=_doc(
+            "Штраф за каждый выезд (целый рабочий день консультанта), при relevant_attendance > 0:"
+            " выезд ради глубины оправдан, только если на нём несколько школ и ехать недалеко."
+        ),
+    )
+    unheld_topic: int = field(
+        default=5000,
+        metadata=_doc("Штраф за каждую полезную тему, которая не проводится (при hold_every_topic)."),
+    )
+    gap_month: int = field(
+        default=1000,
+        metadata=_doc(
+            "Штраф за каждый месяц сверх max_gap_months, который школа проводит без консультаций."
+        ),
+    )
+    late_verification: int = field(
+        default=300,
+        metadata=_doc("Штраф за каждый месяц, на который визит верификации позже verification_months."),
+    )
+    month_peak: int = field(
+        default=30,
+        metadata=_doc(
+            "Штраф за каждую консультацию (кроме верификации) в самом загруженном месяце:"
+            " консультации распределяются по году (при max_gap_months > 0)."
+        ),
     )
     changed_session: int = field(
         default=1000,

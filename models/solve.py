@@ -15,11 +15,13 @@ from datetime import date
 
 from ortools.sat.python import cp_model
 
+from models.construct import construct_groups, is_programme
 from models.consultation import ConsultationModel, ModelOptions, MonthSolution
 from models.cp_domains import domain_max, fixed_domains, narrowed_domains, status_name
 from models.dates import Pending, expand_groups, expand_groups_keeping, place_on_days
 from models.domain import Instance, Plan, Session
 from models.greedy import greedy_groups
+from models.programme import explain_programme
 from models.relaxation import fixed_choice, month_free_relaxation
 from models.score import score_plan
 from models.unmet import explain_unmet
@@ -146,6 +148,9 @@ def solve_consultations(
     if hint_plan is not None:
         candidate, cand_cov = cm.values_from_plan(hint_plan)
         hint_source = "baseline"
+    elif (model_options is None or model_options.fixed_counts is None) and is_programme(cm):
+        candidate, cand_cov = cm.values_from_groups(construct_groups(cm))
+        hint_source = "construction"
     elif model_options is None or model_options.fixed_counts is None:
         candidate, cand_cov = cm.values_from_groups(greedy_groups(instance))
         hint_source = "greedy"
@@ -170,8 +175,11 @@ def solve_consultations(
     # Phase 1: coverage, priority-1 needs first. Skipped when the candidate already covers
     # every need that has a variable at all (the trivial upper bound) and is feasible.
     # (A repaired baseline is a solution of this very model: feasible by construction.)
-    if candidate is not None and cand_cov >= upper and (
-            hint_source == "repaired baseline" or _feasible(cm, candidate, opts)):
+    cand_objective = None
+    if candidate is not None and hint_source != "repaired baseline":
+        completed = _complete(cm, candidate, objective)  # None: it breaks a rule, phase 1 starts afresh
+        candidate, cand_objective = completed if completed is not None else (None, None)
+    if candidate is not None and cand_cov >= upper:
         say("Фаза 1: покрытие максимально уже у начального плана (все покрываемые потребности закрыты)")
         p1 = PhaseResult("coverage", "OPTIMAL", float(upper), float(upper), 0.0, n_vars,
                          len(model.proto.constraints))
@@ -195,8 +203,8 @@ def solve_consultations(
             plan.unmet = explain_unmet(instance, plan, cm.ix, free_from=cm.opt.free_from)
             return plan, report
         best1 = round(p1.objective)
-        hint = {v.index: solver.value(v) for v in _all_vars(cm)}
-        if candidate is not None and cand_cov >= best1 and _feasible(cm, candidate, opts):
+        hint = dict(enumerate(solver.response_proto.solution))  # complete: helpers included
+        if candidate is not None and cand_cov >= best1:
             # Phase 1's solution is arbitrary in everything but coverage; a plan that covers as
             # much and was built with travel and earliness in mind starts phase 2 far better.
             hint = candidate
@@ -215,7 +223,13 @@ def solve_consultations(
     # Phase 2a/2b (plain solve only): the month-free relaxation proves a lower bound and
     # picks schools' topics; the full model then lays that choice out over the months.
     lower, start = None, None
-    if model_options is None and opts.relaxation:
+    if model_options is None and opts.relaxation and is_programme(cm):
+        # The programme: the relaxation proves the bound; its choice is no start (laying out
+        # 15 topics a school over months is the hard part), the construction is.
+        lower = _relaxation_bound(cm, best1, max(1.0, time_left()), opts, say, report)
+        if hint_source == "construction" and cand_objective is not None:
+            start = (cand_objective, hint)  # the plan in hand: the search must beat it
+    elif model_options is None and opts.relaxation:
         lower, start = _relaxed_start(cm, best1, max(1.0, time_left()), opts, say, report)
         if start is not None:
             hint, hint_source = start[1], "relaxation"
@@ -302,6 +316,7 @@ def solve_consultations(
     )
     plan.unmet = explain_unmet(instance, plan, cm.ix, {school for p in report.unplaced for school in p.schools},
                               cm.opt.free_from)
+    plan.unheld_topics, plan.support_gaps = explain_programme(instance, plan, cm.ix, cm.opt.free_from)
     plan.score = score_plan(instance, plan)
     plan.meta = {
         "phases": [p.__dict__ for p in report.phases],
@@ -345,6 +360,23 @@ def _relaxed_start(cm: ConsultationModel, best1: int, budget: float, opts: Solve
         return rel.bound, None
     say(f"  план: {num(solver.objective_value)}, {solver.wall_time:.1f} с")
     return rel.bound, (solver.objective_value, {v.index: solver.value(v) for v in _all_vars(cm)})
+
+
+PROGRAMME_BOUND_SHARE = 0.35
+"""Share of phase 2's time the programme's relaxation gets for its bound (the rest polishes
+the constructed plan in the full model)."""
+
+
+def _relaxation_bound(cm: ConsultationModel, best1: int, budget: float, opts: SolveOptions, say: Progress,
+                      report: SolveReport) -> int | None:
+    """Phase 2a alone (the programme): the month-free relaxation's lower bound."""
+    say("Фаза 2а: нижняя оценка без месяцев…")
+    rel = month_free_relaxation(cm, best1, PROGRAMME_BOUND_SHARE * budget, opts.workers, opts.seed,
+                                opts.relative_gap / 2)
+    report.phases.append(PhaseResult("relaxation", rel.status, rel.objective, rel.bound, rel.seconds,
+                                     rel.variables))
+    say(f"  нижняя оценка {num(rel.bound)}, {rel.seconds:.1f} с")
+    return rel.bound
 
 
 def _set_hint(cm: ConsultationModel, values: dict[int, int]) -> None:
@@ -542,17 +574,29 @@ def _pin_full_classes(cm: ConsultationModel, values: dict[int, int]) -> None:
                 cm.model.add(sum(vs) == 1)
 
 
-def _feasible(cm: ConsultationModel, values: dict[int, int], opts: SolveOptions) -> bool:
-    """Is this full assignment feasible in the model? (Every variable fixed for one solve.)"""
+def _complete(cm: ConsultationModel, values: dict[int, int], objective=None) -> tuple[dict[int, int], float] | None:
+    """The full solution (every variable, the objective's helpers included) that agrees with
+    this assignment of the month-level decisions, or None if it breaks a rule. One solve
+    with every decision fixed: CP-SAT then starts from a complete hint instead of having to
+    complete one itself (on the programme it found nothing in 10 s from an incomplete one).
+    With `objective`, the helpers take their best values for it; returns the values and the
+    objective's value (0 without one)."""
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = 5.0
     solver.parameters.num_workers = 1
     fixed = {var.index: values.get(var.index, 0) for var in _all_vars(cm)}
+    if objective is not None:
+        cm.model.minimize(objective)
     try:
         with fixed_domains(cm.model, fixed):
-            return solver.solve(cm.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+            status = solver.solve(cm.model)
     except ValueError:  # a value outside its variable's domain (raised before any change)
-        return False
+        return None
+    finally:
+        cm.model.clear_objective()
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None
+    return dict(enumerate(solver.response_proto.solution)), solver.objective_value if objective is not None else 0.0
 
 
 def _all_vars(cm: ConsultationModel) -> list[cp_model.IntVar]:

@@ -15,7 +15,7 @@ from collections import Counter
 from datetime import date
 
 from models.calendar_days import month_of
-from models.domain import VERIFICATION_NEED, Instance, Plan, Stage, Unmet
+from models.domain import VERIFICATION_NEED, Format, Instance, Plan, Stage, Unmet
 from models.index import Index
 from models.score import covered_needs, needs
 
@@ -36,7 +36,7 @@ def explain_unmet(instance: Instance, plan: Plan, ix: Index | None = None,
         if (school_id, risk) in covered:
             continue
         school = instance.schools[school_id]
-        ctx = _Ctx(instance, ix, per_cm, per_c, per_sm, free_from)
+        ctx = _Ctx(instance, ix, plan, per_cm, per_c, per_sm, free_from)
         if risk == VERIFICATION_NEED:
             code, reason = ctx.verification_reason(school)
         else:
@@ -46,10 +46,12 @@ def explain_unmet(instance: Instance, plan: Plan, ix: Index | None = None,
 
 
 class _Ctx:
-    def __init__(self, inst: Instance, ix: Index, per_cm: Counter, per_c: Counter, per_sm: Counter,
+    def __init__(self, inst: Instance, ix: Index, plan: Plan, per_cm: Counter, per_c: Counter, per_sm: Counter,
                  free_from: date | None = None):
         self.inst, self.ix = inst, ix
         self.per_cm, self.per_c, self.per_sm = per_cm, per_c, per_sm
+        self.onsite_cm = Counter((s.consultant, month_of(s.start.date())) for s in plan.sessions
+                                 if s.format == Format.ONSITE)
         self.free_from = free_from
         # «after the freeze»: said in a replan, where the months before it are history.
         self.after = f" после даты заморозки {free_from:%d.%m.%Y}" if free_from else ""
@@ -63,7 +65,11 @@ class _Ctx:
         days = self.ix.free_days[c].get(month, ())
         return any(self.free_from is None or d >= self.free_from for d in days)
 
-    def _full(self, c: str, month: str) -> bool:
+    def _full(self, c: str, month: str, onsite: bool = False) -> bool:
+        """Has the consultant no room left in the month (sessions, `max_total`; for an onsite
+        topic also their onsite visits: `max_onsite_per_month` and a rest day between)?"""
+        if onsite and self.onsite_cm[c, month] >= self.ix.onsite_room(c, self.ix.free_days[c].get(month, ())):
+            return True
         cons = self.inst.consultants[c]
         if cons.max_total is not None and self.per_c[c] >= cons.max_total:
             return True
@@ -104,7 +110,7 @@ class _Ctx:
             who = f"куратор {self._names(verifiers)}" if school.curator else \
                 f"консультанты по верификации ({self._names(verifiers)})"
             return "verifier_unavailable", f"{who} недоступен во все открытые месяцы{self.after}"
-        if all(self._full(c, m) for c, m in free):
+        if all(self._full(c, m, onsite=True) for c, m in free):
             return "verifier_full", (f"{'куратор' if school.curator else 'консультанты'} {self._names(verifiers)}"
                                      " загружен(ы) полностью во все открытые месяцы")
         return "capacity_tradeoff", ("не хватило ёмкости: визиты куратора в первую очередь получили школы"
@@ -148,10 +154,11 @@ class _Ctx:
                                " нет свободного рабочего дня в этом месяце")
         pairs = [(t, m, c) for t, months in options.items() for m in months
                  for c in ix.available_deliverers(t, m) if self._free_in(c, m)]
-        if pairs and all(self._full(c, m) for _t, m, c in pairs):
+        if pairs and all(self._full(c, m, onsite=inst.topics[t].format == Format.ONSITE) for t, m, c in pairs):
             who = sorted({c for _t, _m, c in pairs})
             return "consultants_full", (f"консультант(ы) по риску {risk} — {self._names(who)} — загружен(ы)"
-                                        " полностью во все подходящие месяцы (max_per_month / max_total)")
+                                        " полностью во все подходящие месяцы (max_per_month / max_total,"
+                                        " для выездных — max_onsite_per_month и день между выездами)")
         limit = inst.settings.rules.school_max_sessions_per_month
         months = sorted({m for _t, m, _c in pairs})
         if months and all(self.per_sm[school.id, m] >= limit for m in months):

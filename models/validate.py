@@ -51,10 +51,12 @@ def validate(instance: Instance, plan: Plan) -> list[Violation]:
         _school_one_session_a_day,
         _consultant_never_double_booked,
         _onsite_travel_rule,
+        _onsite_visits_limited,
         _topic_at_most_once_per_school,
         _prerequisites_strictly_earlier,
         _verification_by_curator_and_first,
         _unmet_is_complete_and_true,
+        _programme_exceptions_complete_and_true,
     )
     out: list[Violation] = []
     zoned = _assume_region_zone(instance, plan)
@@ -316,6 +318,33 @@ def _onsite_travel_rule(instance: Instance, plan: Plan) -> Iterator[Violation]:
                                       f" но в этот день занят(а) или недоступен(на)", s.id)
 
 
+def _onsite_visits_limited(instance: Instance, plan: Plan) -> Iterator[Violation]:
+    """Hard: a consultant's onsite visits in a month ≤ their `max_onsite_per_month` (else the
+    setting; 0 = no limit), and never two on consecutive calendar days (a rest day between).
+    A replan's history counts as it was: only a visit from the freeze on breaks either."""
+    freeze = plan.freeze_before
+    visits = sorted((s for s in _sessions(instance, plan) if s.format == Format.ONSITE), key=lambda s: s.start)
+    per_month: dict[tuple[str, str], list[Session]] = defaultdict(list)
+    for s in visits:
+        per_month[s.consultant, month_of(s.start.date())].append(s)
+    for (cid, month), items in sorted(per_month.items()):
+        c = instance.consultants[cid]
+        cap = c.max_onsite_per_month if c.max_onsite_per_month is not None \
+            else instance.settings.rules.max_onsite_per_month
+        past = sum(1 for s in items if _is_history(s, freeze))
+        if cap and len(items) > max(cap, past):
+            yield Violation("onsite_month_limit", f"{c.name}: {len(items)} выездов в {month}, предел {cap}",
+                            items[-1].id)
+    by_consultant: dict[str, list[Session]] = defaultdict(list)
+    for s in visits:
+        by_consultant[s.consultant].append(s)
+    for cid, items in by_consultant.items():
+        for a, b in zip(items, items[1:]):
+            if (b.start.date() - a.start.date()).days == 1 and not (_is_history(a, freeze) and _is_history(b, freeze)):
+                yield Violation("onsite_rest_day", f"{instance.consultants[cid].name}: выезды {_d(a.start.date())}"
+                                                   f" и {_d(b.start.date())} подряд, без дня между ними", b.id)
+
+
 def _topic_at_most_once_per_school(instance: Instance, plan: Plan) -> Iterator[Violation]:
     """Hard: a school attends each topic at most once (a verified school counts as having
     attended every verification topic)."""
@@ -447,3 +476,127 @@ def _unmet_is_complete_and_true(instance: Instance, plan: Plan) -> Iterator[Viol
                                 school=sch.id)
     for (school, risk) in listed:
         yield Violation("unmet_wrong", f"в unmet указана несуществующая потребность {school}/{risk}", school=school)
+
+
+def _usable_topics(instance: Instance) -> set[str]:
+    """Topics some school can use: addressing one of its risks (not verification), their
+    prerequisites (recursively), and the verification topics while a school is unverified."""
+    topics = instance.topics
+    schools = [s for s in instance.schools.values() if not s.withdrawn]
+    out: set[str] = set()
+    stack = [t.id for t in topics.values() if t.stage != Stage.VERIFICATION
+             and any(set(t.risks) & set(s.risks) for s in schools)]
+    while stack:
+        t = stack.pop()
+        if t in out or t not in topics or topics[t].stage == Stage.VERIFICATION:
+            continue
+        out.add(t)
+        stack.extend(topics[t].requires)
+    if any(s.verified_on is None for s in schools):
+        out |= {t.id for t in topics.values() if t.stage == Stage.VERIFICATION}
+    return out
+
+
+def _first_possible_visit(instance: Instance, school: str, freeze: date | None) -> str | None:
+    """The first open month (from the freeze on) in which a verification topic may be held
+    and one of the school's verifiers has an open day they are available on."""
+    sch = instance.schools[school]
+    cal = instance.calendar
+    best = None
+    for t in instance.topics.values():
+        if t.stage != Stage.VERIFICATION:
+            continue
+        who = [sch.curator] if sch.curator is not None else _nearest(instance, school, t.id)
+        for cid in who:
+            c = instance.consultants.get(cid)
+            if c is None or t.id not in c.topics:
+                continue
+            for month, days in cal.open_days_by_month.items():
+                if t.months and month not in t.months:
+                    continue
+                if any((freeze is None or d >= freeze) and not any(d in r for r in c.unavailable) for d in days):
+                    best = month if best is None or month < best else best
+                    break
+    return best
+
+
+def _support_exceptions(instance: Instance, plan: Plan) -> set[tuple[str, str, tuple[str, ...]]]:
+    """(school, kind, months) of every stretch the rules do not allow: a run of more than
+    `max_gap_months` open months without a consultation after the school's verification, and
+    a verification visit later than its first `verification_months` possible months."""
+    rules = instance.settings.rules
+    g = rules.max_gap_months
+    if g <= 0:
+        return set()
+    freeze = plan.freeze_before
+    months = instance.calendar.open_months
+    attended: dict[str, set[str]] = defaultdict(set)
+    visited: dict[str, str] = {}
+    for s in sorted(_sessions(instance, plan), key=lambda s: s.start):
+        m = month_of(s.start.date())
+        for school in s.schools:
+            attended[school].add(m)
+            if instance.topics[s.topic].stage == Stage.VERIFICATION:
+                visited.setdefault(school, m)
+    out = set()
+    for sch in instance.schools.values():
+        if sch.withdrawn:
+            continue
+        if sch.verified_on is not None:
+            after = [m for m in months if date.fromisoformat(m + "-01") > sch.verified_on]
+        elif sch.id in visited:
+            after = [m for m in months if m > visited[sch.id]]
+            first = _first_possible_visit(instance, sch.id, freeze)
+            history = freeze is not None and visited[sch.id] < month_of(freeze)
+            if rules.verification_months > 0 and first is not None and not history:
+                waited = tuple(m for m in months if first <= m < visited[sch.id])
+                if len(waited) >= rules.verification_months:
+                    out.add((sch.id, "late_verification", waited))
+        else:
+            continue
+        run: list[str] = []
+        for m in after + [None]:
+            if m is not None and m not in attended[sch.id]:
+                run.append(m)
+                continue
+            if len(run) > g:
+                out.add((sch.id, "gap", tuple(run)))
+            run = []
+    return out
+
+
+def _programme_exceptions_complete_and_true(instance: Instance, plan: Plan) -> Iterator[Violation]:
+    """The programme's exceptions are listed, each with a reason, and only those:
+    with `hold_every_topic`, every usable topic the plan does not hold is in `unheld_topics`;
+    every support gap beyond `max_gap_months` and every late verification visit is in
+    `support_gaps` (see `_support_exceptions`)."""
+    if instance.settings.rules.hold_every_topic:
+        held = {s.topic for s in plan.sessions}
+        should = {t for t in _usable_topics(instance) if t not in held}
+    else:
+        should = set()
+    listed = {u.topic: u for u in plan.unheld_topics}
+    for t in sorted(should):
+        u = listed.pop(t, None)
+        if u is None:
+            yield Violation("unheld_missing", f"тема {t} полезна школам, но не проводится и не указана"
+                                              " в unheld_topics")
+        elif not u.reason.strip():
+            yield Violation("unheld_reason", f"у непроведённой темы {t} нет причины")
+    for t in sorted(listed):
+        yield Violation("unheld_wrong", f"тема {t} указана в unheld_topics, но она проводится или не нужна школам")
+    gaps = _support_exceptions(instance, plan)
+    given = {(g.school, g.kind, tuple(g.months)): g for g in plan.support_gaps}
+    for key in sorted(gaps):
+        g = given.pop(key, None)
+        school, kind, months = key
+        what = "опоздание визита верификации" if kind == "late_verification" else "перерыв в сопровождении"
+        if g is None:
+            yield Violation("support_gap_missing", f"школа {school}: {what} ({', '.join(months)}) не указан(о)"
+                                                   " в support_gaps", school=school)
+        elif not g.reason.strip():
+            yield Violation("support_gap_reason", f"школа {school}: у отступления ({what}) нет причины",
+                            school=school)
+    for school, kind, months in sorted(given):
+        yield Violation("support_gap_wrong", f"школа {school}: в support_gaps указано {kind} ({', '.join(months)}),"
+                                             " которого в плане нет", school=school)

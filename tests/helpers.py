@@ -29,9 +29,16 @@ end = 2022-06-30
 blocked_months = []
 vacations = []
 
+# The classic problem (coverage, then travel): the programme's rules have tests of their own
+# (test_programme.py). The rules section comes last, so that a test may append a rule to it.
+[weights]
+relevant_attendance = 0
+
 [rules]
 school_max_sessions_per_month = 2
 min_topics_per_risk = 1
+hold_every_topic = false
+max_gap_months = 0
 """
 
 MUNICIPALITIES = [

@@ -302,7 +302,14 @@ CASES: list[tuple[str, Mutation, set[str]]] = [
     ("onsite visit one minute before the earliest start", plan_change(_move("a", "2022-03-10", "13:25")),
      {"travel"}),
     ("onsite visit at 10:00 in a far municipality", plan_change(_move("a", "2022-03-10", "10:00")), {"travel"}),
-    ("overnight trip but the previous day is busy", plan_change(_move("a", "2022-03-15")), {"travel"}),
+    # (busy with another visit: that also leaves no rest day between the two)
+    ("overnight trip but the previous day is busy", plan_change(_move("a", "2022-03-15")),
+     {"travel", "onsite_rest_day"}),
+    ("onsite visits over the consultant's own monthly limit",
+     instance_change(lambda i: with_consultant(i, "C1", max_onsite_per_month=1)), {"onsite_month_limit"}),
+    ("onsite visits over the settings' monthly limit",
+     instance_change(lambda i: with_rules(i, max_onsite_per_month=1)), {"onsite_month_limit"}),
+    ("two onsite visits on consecutive days", plan_change(_move("a", "2022-03-17", "13:30")), {"onsite_rest_day"}),
     ("overnight trip but unavailable the previous day", plan_change(_move("d", "2022-04-22")), {"travel"}),
     ("unavailable on the day and the previous day", plan_change(_move("d", "2022-04-19")),
      {"travel", "consultant_unavailable"}),
@@ -339,6 +346,7 @@ ALL_CODES = {
     "session_capacity", "format", "onsite_one_municipality", "consultant_month_limit", "consultant_total_limit",
     "school_month_limit", "school_same_day", "consultant_overlap", "travel", "topic_twice", "prerequisite",
     "verification_curator", "verification_first", "unmet_missing", "unmet_wrong", "unmet_reason",
+    "onsite_month_limit", "onsite_rest_day",
 }
 
 
@@ -359,11 +367,17 @@ OK_CASES: list[tuple[str, Mutation]] = [
      plan_change(_add("h", sess("s-h", "T1", "C3", "2022-04-05", "12:00", "13:30", ("S3",))))),
     ("onsite visit later than the earliest start", plan_change(_move("a", "2022-03-10", "16:00"))),
     ("overnight trip on a Monday right after an unavailable range", plan_change(_move("d", "2022-04-25"))),
-    ("overnight trip after a holiday", plan_change(_move("d", "2022-03-09"))),
+    # (S2's visit then moves to the 11th: never two visits on consecutive days)
+    ("overnight trip after a holiday", plan_change(lambda ss: (_move("d", "2022-03-09")(ss),
+                                                               _move("a", "2022-03-11", "13:30")(ss)))),
     ("same instant, region offset", plan_change(_tz_shift("b", timezone(timedelta(hours=7))))),
     ("unmet need listed with a reason",
      plan_change(_set("b", schools=("S1",)), [Unmet("S2", "R03", "не хватило ёмкости")])),
     ("last open day of the horizon", plan_change(_move("g", "2022-06-30"))),
+    ("onsite visits with one day between them", plan_change(_move("a", "2022-03-18", "13:30"))),
+    ("onsite visits exactly at the monthly limit",
+     instance_change(lambda i: with_consultant(i, "C1", max_onsite_per_month=2))),
+    ("no onsite limit (0)", instance_change(lambda i: with_rules(i, max_onsite_per_month=0))),
     ("no curator: verification by the second nearest when two may visit",
      plan_and_instance(_c3_visits_s2_without_curator, _s2_without_curator(2))),
     ("no curator: verification by anyone when visitor_candidates = 0",

@@ -27,8 +27,9 @@ CONTRACT_COLUMNS = {
     "municipalities": ["id", "name", "lat", "lon"],
     "risks": ["id", "title"],
     "schools": ["id", "name", "municipality", "risks", "priority", "verified_on", "curator"],
+    # (+ max_onsite_per_month: optional, the project's own column)
     "consultants": ["id", "name", "position", "municipality", "topics", "max_per_month",
-                    "max_total", "unavailable"],
+                    "max_total", "unavailable", "max_onsite_per_month"],
     "topics": ["id", "title", "risks", "stage", "format", "duration_min", "capacity", "requires",
                "months"],
     "roadmap": ["id", "title", "responsible", "indicator", "earliest", "latest", "duration_days",

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from models.domain import ActivityDates, Format, Instance, Plan, Session, Unmet
+from models.domain import ActivityDates, Format, Instance, Plan, Session, SupportGap, UnheldTopic, Unmet
 from models.problems import InputError, Problem
 
 
@@ -35,6 +35,10 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
             {"school": u.school, "risk": u.risk, "reason": u.reason, **({"code": u.code} if u.code else {})}
             for u in plan.unmet
         ],
+        **({"unheld_topics": [{"topic": u.topic, "reason": u.reason, "code": u.code} for u in plan.unheld_topics]}
+           if plan.unheld_topics else {}),
+        **({"support_gaps": [{"school": g.school, "kind": g.kind, "months": list(g.months), "reason": g.reason,
+                              "code": g.code} for g in plan.support_gaps]} if plan.support_gaps else {}),
         "score": plan.score,
         "meta": plan.meta,
         **({"cancelled": [_session_dict(s) for s in plan.cancelled]} if plan.cancelled else {}),
@@ -85,6 +89,16 @@ def plan_from_dict(data: dict[str, Any], display: str = "plan.json") -> Plan:
             problems.append(Problem(display, f"мероприятие не читается: {exc}", column="activities"))
     unmet = [Unmet(str(u.get("school")), str(u.get("risk")), str(u.get("reason", "")), str(u.get("code", "")))
              for u in data.get("unmet", []) or []]
+    try:
+        unheld = [UnheldTopic(str(u["topic"]), str(u.get("reason", "")), str(u.get("code", "")))
+                  for u in data.get("unheld_topics", []) or []]
+        gaps = [SupportGap(str(g["school"]), str(g.get("kind", "gap")), tuple(str(m) for m in g.get("months", [])),
+                           str(g.get("reason", "")), str(g.get("code", "")))
+                for g in data.get("support_gaps", []) or []]
+    except (KeyError, TypeError, AttributeError) as exc:
+        problems.append(Problem(display, f"отступления от программы не читаются: {exc}",
+                                column="unheld_topics / support_gaps"))
+        unheld, gaps = [], []
     if problems:
         raise InputError(problems)
     return Plan(
@@ -99,6 +113,8 @@ def plan_from_dict(data: dict[str, Any], display: str = "plan.json") -> Plan:
         score=data.get("score") or {},
         meta=data.get("meta") or {},
         cancelled=cancelled,
+        unheld_topics=unheld,
+        support_gaps=gaps,
     )
 
 

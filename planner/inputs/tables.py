@@ -134,6 +134,13 @@ CONSULTANTS = TableSpec(
             required=False,
             is_list=True,
         ),
+        Column(
+            "max_onsite_per_month",
+            "Не больше стольких выездов в месяц (целое ≥ 0). Пусто = настройка"
+            " rules.max_onsite_per_month (по умолчанию 4).",
+            "4",
+            required=False,
+        ),
     ),
 )
 

@@ -361,8 +361,9 @@ class _SettingsReader:
                        "число должно быть положительным")
         if r.min_topics_per_risk < 1:
             self.error("rules", "min_topics_per_risk", r.min_topics_per_risk, "число должно быть положительным")
-        if r.visitor_candidates < 0:
-            self.error("rules", "visitor_candidates", r.visitor_candidates, "число не может быть отрицательным")
+        for name in ("visitor_candidates", "max_gap_months", "verification_months", "max_onsite_per_month"):
+            if getattr(r, name) < 0:
+                self.error("rules", name, getattr(r, name), "число не может быть отрицательным")
         t = s.timing
         if t.day_end <= t.day_start:
             self.error("timing", "day_end", t.day_end, "конец рабочего дня раньше начала")
@@ -583,6 +584,7 @@ def _consultants(r: _Rows | None, horizon: DateRange, horizon_months: set[Month]
             r.error(row, "topics", None, "у консультанта нет ни одной темы")
         per_month = r.integer(row, rec, "max_per_month")
         total = r.integer(row, rec, "max_total", default=0) or None
+        onsite = r.integer(row, rec, "max_onsite_per_month", default=-1, minimum=0)
         unavailable = []
         for item in r.items(rec, "unavailable"):
             rng = _parse_unavailable(item)
@@ -596,7 +598,8 @@ def _consultants(r: _Rows | None, horizon: DateRange, horizon_months: set[Month]
         if not ident:
             return None
         return Consultant(ident, name, rec.get("position", ""), municipality, topics,
-                          per_month or 1, total, tuple(unavailable))
+                          per_month or 1, total, tuple(unavailable),
+                          None if onsite is None or onsite < 0 else onsite)
 
     return _each_row(r, parse)
 

@@ -1,0 +1,276 @@
+"""A start for the programme: sessions opened month by month where they gain the most.
+
+With depth (`relevant_attendance`) the plan is no longer a small set cover: a school attends
+up to its monthly limit, and the question is which topics are held in which month, by whom,
+so that every school finds relevant ones each month and the sessions are full. CP-SAT from
+scratch wanders on that (phase 2 of the month model has a weak LP); a good start lets it
+polish instead of search.
+
+The construction works month by month, in order. In each month it first gives the
+verification visits (each unverified school in the earliest month its verifier has room,
+the hand greedy's `_place`), then repeatedly opens the session that gains the most under
+phase 2's own weights: the schools that may attend it (a free slot this month, the topic
+useful, not yet attended, prerequisites and verification in earlier months), each worth
+the relevant-attendance gain (less the attendance cost, less the early-programme delay),
+a large bonus for a risk still uncovered, the gap weight for a school without a session
+last month; less the session, its km, the visit day, a raised maximum load; plus, for a
+topic not held yet, what holding it costs at its cheapest place (so it is held where that
+is cheap), and in its last month the unheld-topic weight. A school takes a second session
+in a month only while it keeps a topic for each month left (support lasts the year). Values
+only fall as schools fill, so a lazy priority queue finds the best session each time.
+
+Every rule of the month model is kept (its index sets and count bounds are read from the
+model itself, capacities from the greedy's bookkeeping), so the result is a feasible
+hint; `ConsultationModel.values_from_groups` turns it into one.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import defaultdict
+
+from models.calendar_days import Month
+from models.consultation import ConsultationModel, MonthSession
+from models.cp_domains import domain_max
+from models.domain import Format, Stage
+from models.greedy import _Greedy
+
+COVER_BONUS = 10_000
+"""Value of meeting a school's uncovered risk: coverage comes first (phase 1)."""
+
+HOLD_SLACK = 60
+"""A topic not held yet is held as soon as a session of it costs at most this much more than
+at its cheapest place (km and weights)."""
+
+
+class _Construct(_Greedy):
+    def __init__(self, cm: ConsultationModel):
+        super().__init__(cm.inst, cm.ix)
+        self.cm = cm
+        inst, ix = self.inst, self.ix
+        self.w = inst.settings.weights
+        self.k = inst.settings.rules.min_topics_per_risk
+        self.limit = inst.settings.rules.school_max_sessions_per_month
+        self.pos = ix.month_pos
+        self.ub = {key: domain_max(cm.model, var.index) for key, var in cm.count.items()}
+        self.opened: dict[tuple, int] = defaultdict(int)
+        # (topic, month, place) -> schools with an attendance variable there
+        self.pool: dict[tuple[str, Month, str | None], list[str]] = defaultdict(list)
+        self.school_topics: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+        for (s, t, m) in cm.attend:
+            self.pool[t, m, cm._mun(s, t)].append(s)
+            self.school_topics[s][t].append(ix.month_pos[m])
+        self.early = cm.early_pairs()
+        self.covered: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self.held: set[str] = set()
+        self.usable = set(ix.usable_topics) if inst.settings.rules.hold_every_topic else set()
+        # the months each usable topic could still be held in (for the unheld bonus)
+        self.topic_months: dict[str, set[int]] = defaultdict(set)
+        for (t, m, _mun) in self.pool:
+            self.topic_months[t].add(self.pos[m])
+        self._left: dict[tuple[str, Month], int] = {}
+        self._hold_cost: dict[str, float] = {}
+        for (t, m, mun) in self.pool:
+            cost = self.w.session
+            if mun is not None:
+                cost += min((self.w.travel_km * self.inst.round_trip_km(c, mun) for c in ix.deliverers[t]),
+                            default=0) + (self.w.onsite_visit if self.w.relevant_attendance else 0)
+            self._hold_cost[t] = min(self._hold_cost.get(t, cost), cost)
+        self.max_load = 0
+
+    # --- values -------------------------------------------------------------------------
+
+    def _school_value(self, s: str, t: str, month: Month) -> float:
+        ix, w = self.ix, self.w
+        value = (w.relevant_attendance if ix.relevant(s, t) else 0) - w.attendance
+        for r in set(self.inst.topics[t].risks) & set(self.inst.schools[s].risks):
+            if self.covered[s][r] < self.k:
+                value += COVER_BONUS
+        if (s, t) in self.early:
+            value -= w.early_program * self.pos[month]
+        p = self.pos[month]
+        if self.inst.settings.rules.max_gap_months > 0 and p > 0 and self._supported_since(s, p) \
+                and not self.school_month[s, month] and not self.school_month[s, self.ix.months[p - 1]]:
+            value += w.gap_month
+        return value
+
+    def _paced(self, s: str, month: Month) -> bool:
+        """May the school take one more session this month and still keep an online topic for
+        each month left (support lasts the year without a trip for one school)? Its first
+        session of a month always may."""
+        if not self.school_month[s, month] or not self.inst.settings.rules.max_gap_months:
+            return True
+        p = self.pos[month]
+        left = self._left.get((s, month))
+        if left is None:
+            left = sum(1 for t, months in self.school_topics[s].items() if t not in self.attended[s]
+                       and self.inst.topics[t].format == Format.ONLINE and any(q > p for q in months))
+            self._left[s, month] = left
+        return left > len(self.ix.months) - 1 - p
+
+    def _supported_since(self, s: str, p: int) -> bool:
+        """Is the school past its verification (so a month without a session is a gap)?"""
+        sch = self.inst.schools[s]
+        if sch.verified_on is not None:
+            return True
+        return s in self.verified_pos and self.verified_pos[s] < p - 1
+
+    def _eligible(self, s: str, t: str, month: Month) -> bool:
+        inst, ix = self.inst, self.ix
+        p = self.pos[month]
+        if t in self.attended[s]:
+            return False
+        if self.school_month[s, month] >= min(self.limit, len(ix.school_days.get(month, ()))):
+            return False
+        if not self._paced(s, month):
+            return False
+        topic = inst.topics[t]
+        sch = inst.schools[s]
+        if ix.needs_after_verification(topic) and sch.verified_on is None:
+            if self.verified_pos.get(s, 10**6) >= p:
+                return False
+        for req in topic.requires:
+            if inst.topics[req].stage == Stage.VERIFICATION:
+                if sch.verified_on is None and self.verified_pos.get(s, 10**6) >= p:
+                    return False
+            elif self.attended[s].get(req, 10**6) >= p:
+                return False
+        return True
+
+    def _consultant(self, t: str, month: Month, mun: str | None) -> tuple[str, float] | None:
+        """The consultant who would hold a new session here at the least cost, and that cost."""
+        best = None
+        for c in self.ix.available_deliverers(t, month):
+            key = (t, c, month, mun)
+            if key not in self.ub or self.opened[key] >= self.ub[key]:
+                continue
+            if not self._consultant_has_room(t, c, month, mun):
+                continue
+            cost = self.w.max_load if self.total[c] + 1 > self.max_load else 0.0
+            if mun is not None:
+                cost += self.w.travel_km * self.inst.round_trip_km(c, mun)
+                if self.w.relevant_attendance:
+                    cost += self.w.onsite_visit
+            cost += 0.01 * self.total[c]  # ties: the less loaded
+            if best is None or cost < best[1]:
+                best = (c, cost)
+        return best
+
+    def _candidate(self, t: str, month: Month, mun: str | None) -> tuple[float, str, list[str]] | None:
+        """(value, consultant, schools) of opening one more session of t in this month and place."""
+        who = self._consultant(t, month, mun)
+        if who is None:
+            return None
+        c, cost = who
+        cap = self.inst.topics[t].capacity
+        values = sorted(((self._school_value(s, t, month), s) for s in self.pool[t, month, mun]
+                         if self._eligible(s, t, month)), reverse=True)
+        chosen = [(v, s) for v, s in values[:cap] if v > 0]
+        if not chosen:
+            return None
+        value = sum(v for v, _s in chosen) - cost - self.w.session
+        if t in self.usable and t not in self.held:
+            # Held first at (or near) its cheapest place, else in its last month at any price
+            # (up to the unheld-topic weight); elsewhere it is worth what holding it costs.
+            last = self.pos[month] >= max(self.topic_months[t])
+            cheap = cost + self.w.session <= self._hold_cost[t] + HOLD_SLACK
+            value += self.w.unheld_topic if last or cheap else self._hold_cost[t] + 1
+        return value, c, [s for _v, s in chosen]
+
+    # --- building -----------------------------------------------------------------------
+
+    def _take(self, t: str, c: str, month: Month, mun: str | None, schools: list[str]) -> None:
+        self._open(t, c, month, mun, schools[0])
+        self.sessions[t, c, month, mun][-1] = list(schools)
+        self.opened[t, c, month, mun] += 1
+        self.max_load = max(self.max_load, self.total[c])
+        self.held.add(t)
+        for s in schools:
+            self._attend_one(s, t, month)
+
+    def _verifications(self) -> None:
+        """Each unverified school's visit in the earliest month its verifier has room."""
+        inst, ix = self.inst, self.ix
+        for s in sorted(inst.schools.values(), key=lambda s: (s.priority, s.id)):
+            if not ix.needs_verification(s):
+                continue
+            for topic in inst.verification_topics:
+                allowed = [c for c in ix.verifiers(s, topic)
+                           if any(k[:3] == (s.id, topic.id, c) for k in self._verify_keys[s.id])]
+                pos = self._place(s, topic.id, -1, verifiers=allowed)
+                if pos is not None:
+                    self.verified_pos[s.id] = pos
+                    self.held.add(topic.id)
+                    break
+
+    def _join_free_seats(self) -> None:
+        """Last, schools with a free slot join sessions that still have seats (no new session,
+        so no cost but the attendance), month by month, pacing no longer needed."""
+        pace, self._paced = self._paced, lambda _s, _m: True  # type: ignore[method-assign]
+        try:
+            for month in self.ix.months:
+                for (t, c, m, mun), lists in self.sessions.items():
+                    if m != month or self.inst.topics[t].stage == Stage.VERIFICATION:
+                        continue
+                    cap = self.inst.topics[t].capacity
+                    for members in lists:
+                        room = cap - len(members)
+                        if room <= 0:
+                            continue
+                        values = sorted(((self._school_value(s, t, m), s) for s in self.pool[t, m, mun]
+                                         if self._eligible(s, t, m)), reverse=True)
+                        for v, s in values[:room]:
+                            if v <= 0:
+                                break
+                            members.append(s)
+                            self._attend_one(s, t, m)
+        finally:
+            self._paced = pace  # type: ignore[method-assign]
+
+    def _attend_one(self, s: str, t: str, month: Month) -> None:
+        self._left.pop((s, month), None)
+        self.school_month[s, month] += 1
+        self.attended[s][t] = self.pos[month]
+        for r in self.inst.topics[t].risks:
+            self.covered[s][r] += 1
+
+    def run(self) -> list[MonthSession]:  # type: ignore[override]
+        self._verify_keys: dict[str, list[tuple]] = defaultdict(list)
+        for key in self.cm.verify:
+            self._verify_keys[key[0]].append(key)
+        self._verifications()
+        for month in self.ix.months:
+            places = [(t, mun) for (t, m, mun) in self.pool if m == month]
+            heap: list[tuple[float, int, str, str | None]] = []
+            for n, (t, mun) in enumerate(places):
+                cand = self._candidate(t, month, mun)
+                if cand is not None and cand[0] > 0:
+                    heapq.heappush(heap, (-cand[0], n, t, mun))
+            while heap:
+                _neg, n, t, mun = heapq.heappop(heap)
+                cand = self._candidate(t, month, mun)
+                if cand is None or cand[0] <= 0:
+                    continue
+                if heap and cand[0] < -heap[0][0]:
+                    heapq.heappush(heap, (-cand[0], n, t, mun))  # stale: look again later
+                    continue
+                value, c, schools = cand
+                self._take(t, c, month, mun, schools)
+                heapq.heappush(heap, (-value, n, t, mun))  # another session here may pay too
+        self._join_free_seats()
+        groups = []
+        for (t, c, month, mun), lists in self.sessions.items():
+            members = sorted(s for lst in lists for s in lst)
+            groups.append(MonthSession(t, c, month, mun, len(lists), members))
+        return groups
+
+
+def construct_groups(cm: ConsultationModel) -> list[MonthSession]:
+    """The programme's constructive start for the month model `cm` (module docstring)."""
+    return _Construct(cm).run()
+
+
+def is_programme(cm: ConsultationModel) -> bool:
+    """Does phase 2 reward depth (so the plan is a programme, not a set cover)?"""
+    return cm.inst.settings.weights.relevant_attendance > 0
+
