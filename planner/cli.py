@@ -49,6 +49,7 @@ COMMAND_MODULES = (
     "planner.cmd_calendars",  # export ics, publish, calendar-server
     "planner.documents",  # export docx, export xlsx, report
     "planner.replanning",  # replan, compare
+    "planner.web.cli",  # serve, users add
 )
 
 
