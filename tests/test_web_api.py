@@ -17,14 +17,12 @@ import httpx
 import openpyxl
 import pytest
 from helpers import KUZBASS, SCHOOLS, run_cli, write_instance
-from web_server import Server, add_user, pid_alive, wait_for, zip_folder
+from web_server import Server, add_user, pid_alive, quick_user, wait_for, zip_folder
 
 from models.validate import validate
 from planner.template import write_template
 from planner.validation import load_instance
 from planner.web.auth import UserError
-from planner.web.auth import add_user as add_user_row
-from planner.web.db import connect
 
 MB = 1024 * 1024
 SCHOOLS4 = [dict(SCHOOLS[0], id=f"S{i}", name=f"Школа {i}", municipality="M1" if i < 3 else "M2")
@@ -35,16 +33,6 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory) -> Path:
     return write_instance(tmp_path_factory.mktemp("inst") / "tiny-region", schools=SCHOOLS4)
-
-
-def quick_user(data: Path, name: str, role: str = "editor") -> str:
-    """A user added in-process (the command itself is tested once, below)."""
-    conn = connect(data)
-    try:
-        _user, path = add_user_row(conn, data, name, role)
-    finally:
-        conn.close()
-    return path.read_text(encoding="utf-8").strip()
 
 
 @pytest.fixture(scope="module")

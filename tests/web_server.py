@@ -31,6 +31,19 @@ def add_user(data: Path, name: str, role: str = "editor") -> str:
     return (data / f"password-{name}.txt").read_text(encoding="utf-8").strip()
 
 
+def quick_user(data: Path, name: str, role: str = "editor") -> str:
+    """A user added in-process (faster than the command; the command is tested on its own)."""
+    from planner.web.auth import add_user as add_user_row
+    from planner.web.db import connect
+
+    conn = connect(data)
+    try:
+        _user, path = add_user_row(conn, data, name, role)
+    finally:
+        conn.close()
+    return path.read_text(encoding="utf-8").strip()
+
+
 class Server:
     def __init__(self, data: Path, *extra: str):
         self.data = data
@@ -69,6 +82,11 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+    def restart(self) -> Server:
+        """Stop (SIGTERM) and start again on the same port and data folder."""
+        self.stop()
+        return self.start()
 
     def crash(self) -> None:
         """SIGKILL: the server dies without any cleanup (its workers must notice on their own)."""
