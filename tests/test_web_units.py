@@ -193,7 +193,7 @@ def test_pages_escape_names_and_show_unmet_reasons(tmp_path, sample):
     from planner.web.app import ServerConfig, create_app
 
     with warnings.catch_warnings():  # starlette prefers a newer client; httpx is what it runs on here
-        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore")
         from starlette.testclient import TestClient
 
     _instance, plan = sample
