@@ -480,6 +480,18 @@ def test_a_crash_of_the_server_fails_its_running_job_and_keeps_everything_else(t
             # the queue works after the restart: a new job runs to its end
             done = wait_job(c, c.post(f"/api/v1/instances/{instance}/plans", json={"time_limit": 3}).json()["job"])
             assert done["status"] == "done"
+            # a stop (SIGTERM, as a service manager does) ends the running solve and says why
+            second = c.post(f"/api/v1/instances/{kuzbass}/plans", json={"time_limit": 120}).json()["job"]
+            wait_for(lambda: c.get(f"/api/v1/jobs/{second}").json()["progress"].get("phase", "").startswith(
+                ("Строю модель", "Фаза")), 60)
+            with srv.db() as db:
+                pid = db.execute("SELECT pid FROM jobs WHERE id = ?", (second,)).fetchone()["pid"]
+        srv.stop()
+        assert srv.proc.returncode in (0, -15)  # uvicorn stops cleanly, then re-raises SIGTERM
+        assert not pid_alive(pid)
+        with srv.db() as db:
+            row = db.execute("SELECT status, error FROM jobs WHERE id = ?", (second,)).fetchone()
+        assert (row["status"], row["error"]) == ("failed", body["error"])  # marked by the stop, not a restart
     finally:
         srv.stop()
 
