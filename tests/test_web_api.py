@@ -561,3 +561,47 @@ def test_a_page_upload_with_problems_shows_the_table(server, tiny, tmp_path):
     assert r.status_code == 422
     assert "Найдено ошибок: 3" in r.text
     assert "<td>Сломанная книга.xlsx, лист «consultants»</td><td class=\"num\">2</td><td>max_per_month</td>" in r.text
+
+
+def test_template_and_the_instance_back_as_a_workbook(server, tiny):
+    browser, csrf = _signed_in(server, "vi")  # reading: a viewer may download both
+    try:
+        empty = browser.get("/template.xlsx")
+        assert empty.status_code == 200 and empty.headers["content-type"] == XLSX
+        sheets = openpyxl.load_workbook(io.BytesIO(empty.content)).sheetnames
+        assert {"schools", "consultants", "topics", "municipalities", "instance"} <= set(sheets)
+        with client(server) as c:
+            created = upload(c, "tiny.zip", zip_folder(tiny, "tiny-region")).json()
+        back = browser.get(f"/instances/{created['id']}/workbook.xlsx")
+        assert back.status_code == 200
+        assert 'filename="tiny-region.xlsx"' in back.headers["content-disposition"]
+    finally:
+        browser.close()
+    with client(server) as c:  # the workbook is the same instance: upload it, same summary
+        again = upload(c, "tiny-region.xlsx", back.content, XLSX)
+    assert again.status_code == 201
+    assert again.json()["summary"] == created["summary"]
+
+
+def test_a_page_upload_over_the_limit_is_413_in_russian(server):
+    browser, csrf = _signed_in(server, "ed")
+    try:
+        r = browser.post("/instances", data={"csrf": csrf},
+                         files={"file": ("big.xlsx", b"PK\x03\x04" + b"\0" * (20 * MB), XLSX)})
+    finally:
+        browser.close()
+    assert r.status_code == 413
+    assert r.headers["content-type"].startswith("text/html")
+    assert "Файл слишком большой: можно загрузить не больше 20 МБ." in r.text
+
+
+def test_serve_refuses_a_port_in_use_in_russian(tmp_path):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        r = run_cli("serve", "--port", str(port), "--data", str(tmp_path / "d"))
+    assert r.returncode == 2
+    assert f"порт уже занят другой программой; укажите другой: --port (значение «127.0.0.1:{port}»)" in r.stderr
