@@ -7,10 +7,9 @@ from __future__ import annotations
 import re
 import sqlite3
 import stat
+import warnings
 import zipfile
 from pathlib import Path
-
-import warnings
 
 import pytest
 from documents_samples import HTML_NAME, sample_instance, sample_plan
@@ -60,7 +59,7 @@ def sample(tmp_path):
 
 
 def test_status_in_words():
-    base = dict(instance="x", solve_seconds=1.0, sessions=[], unmet=[])
+    base = {"instance": "x", "solve_seconds": 1.0, "sessions": [], "unmet": []}
     assert views.status_words(Plan(status="OPTIMAL", objective=10.0, bound=10.0, **base))["head"] == \
         "Лучший план найден и доказан"
     feasible = views.status_words(Plan(status="FEASIBLE", objective=200.0, bound=150.0, **base))

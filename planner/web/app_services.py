@@ -45,6 +45,7 @@ from planner.documents_common import (  # noqa: F401  (re-exported for the views
     topic_title,
 )
 
+
 def safe_file_part(party_id: str) -> str:
     """How a party's id appears in its calendar's file name (consultant-<part>.ics)."""
     from planner.calendars import safe_file_part as _part
@@ -53,9 +54,20 @@ def safe_file_part(party_id: str) -> str:
 
 
 __all__ = [
-    "DOCUMENT_FILES", "Instance", "InputError", "Plan", "PlanInvalid", "Problem",
-    "instance_file_names", "instance_sheet_names", "load_instance_as", "plan_files", "plan_from_json", "plan_to_json",
-    "solve_plan", "template_workbook",
+    "DOCUMENT_FILES",
+    "InputError",
+    "Instance",
+    "Plan",
+    "PlanInvalid",
+    "Problem",
+    "instance_file_names",
+    "instance_sheet_names",
+    "load_instance_as",
+    "plan_files",
+    "plan_from_json",
+    "plan_to_json",
+    "solve_plan",
+    "template_workbook",
 ]
 
 DOCUMENT_FILES = ("appendix.docx", "plan.xlsx", "report.html")

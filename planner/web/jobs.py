@@ -59,7 +59,7 @@ class Dispatcher:
             try:
                 self._reap()
                 self._launch()
-            except Exception as exc:  # never let the queue die silently
+            except Exception as exc:  # noqa: BLE001 (the queue thread must outlive any one error)
                 print(f"planner jobs: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
             self.wake.wait(TICK)
             self.wake.clear()

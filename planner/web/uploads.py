@@ -184,7 +184,7 @@ def workbook_formulas(path: Path, shown: str) -> list[svc.Problem]:
     problems: list[svc.Problem] = []
     try:
         wb = load_workbook(path, read_only=True, data_only=False, keep_links=False)
-    except Exception:  # the loader reports a workbook that does not open, in its own words
+    except Exception:  # noqa: BLE001 (the loader reports a workbook that does not open, in its own words)
         return []
     try:
         for ws in wb.worksheets:

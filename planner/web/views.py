@@ -200,11 +200,8 @@ class Filters:
             return False
         if self.school and self.school not in s.schools:
             return False
-        if self.municipality and s.municipality != self.municipality and not any(
-                instance.schools.get(x) and instance.schools[x].municipality == self.municipality
-                for x in s.schools):
-            return False
-        return True
+        return not (self.municipality and s.municipality != self.municipality and not any(
+            instance.schools.get(x) and instance.schools[x].municipality == self.municipality for x in s.schools))
 
     def schools_shown(self, instance: Instance, plan: Plan) -> list[str]:
         """Schools for the per-school views: the filter's, and with a consultant only those

@@ -108,7 +108,7 @@ def run(data: Path, job_id: str) -> int:
         store.fail_job(conn, job_id, f"Экземпляр не прошёл проверку: {lines}")
     except svc.PlanInvalid as exc:
         store.fail_job(conn, job_id, f"Внутренняя ошибка: {exc}. План не сохранён; сообщите разработчикам.")
-    except Exception as exc:  # a person reads this: no traceback on the page
+    except Exception as exc:  # noqa: BLE001 (a person reads this: no traceback on the page; it goes to the log)
         traceback.print_exc(file=sys.stderr)
         store.fail_job(conn, job_id, f"Внутренняя ошибка программы: {type(exc).__name__}: {exc}."
                                      " Сообщите разработчикам.")
