@@ -34,7 +34,7 @@ class Dispatcher:
         self.wake = threading.Event()
         self.stopping = threading.Event()
         self.thread: threading.Thread | None = None
-        self.conn = connect(data)
+        self.conn = connect(data)  # the queue thread's (and start/stop's) connection only
 
     # --- life ---------------------------------------------------------------------------
 
@@ -109,7 +109,11 @@ class Dispatcher:
             proc = self.procs.pop(job_id, None)
         if proc is not None:
             _end(proc)
-            store.clear_pid(self.conn, job_id)
+            conn = connect(self.data)  # this runs in a request's thread: its own connection
+            try:
+                store.clear_pid(conn, job_id)
+            finally:
+                conn.close()
         self.wake.set()  # a slot is free
 
     def running(self) -> dict[str, int]:
