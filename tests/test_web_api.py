@@ -204,8 +204,10 @@ def test_a_zip_of_the_csv_folder_gives_the_instance_and_its_summary(server, tiny
         ["source", "instance.toml", "municipalities.csv", "topics.csv", "consultants.csv", "schools.csv"])
 
 
-def _broken_workbook(tiny: Path, tmp_path: Path) -> bytes:
-    path = write_template(tmp_path / "b.xlsx", source=tiny)
+@pytest.fixture(scope="module")
+def broken_workbook(tiny, tmp_path_factory) -> bytes:
+    """The tiny instance as a workbook with three bad cells."""
+    path = write_template(tmp_path_factory.mktemp("broken") / "b.xlsx", source=tiny)
     wb = openpyxl.load_workbook(path)
     ws = wb["schools"]
     head = [c.value for c in ws[1]]
@@ -219,10 +221,10 @@ def _broken_workbook(tiny: Path, tmp_path: Path) -> bytes:
     return buf.getvalue()
 
 
-def test_a_broken_workbook_is_422_with_every_problem_at_once(server, tiny, tmp_path):
+def test_a_broken_workbook_is_422_with_every_problem_at_once(server, broken_workbook):
     before = instance_dirs(server)
     with client(server) as c:
-        r = upload(c, "Сломанная книга.xlsx", _broken_workbook(tiny, tmp_path), XLSX)
+        r = upload(c, "Сломанная книга.xlsx", broken_workbook, XLSX)
     assert r.status_code == 422
     body = r.json()
     assert body["error"] == "В файле найдено ошибок: 3. Исправьте их и загрузите файл снова."
@@ -551,11 +553,11 @@ def test_page_forms_need_this_sessions_csrf_token(server, tiny):
         browser.close()
 
 
-def test_a_page_upload_with_problems_shows_the_table(server, tiny, tmp_path):
+def test_a_page_upload_with_problems_shows_the_table(server, broken_workbook):
     browser, csrf = _signed_in(server, "ed")
     try:
         r = browser.post("/instances", data={"csrf": csrf},
-                         files={"file": ("Сломанная книга.xlsx", _broken_workbook(tiny, tmp_path), XLSX)})
+                         files={"file": ("Сломанная книга.xlsx", broken_workbook, XLSX)})
     finally:
         browser.close()
     assert r.status_code == 422

@@ -78,7 +78,10 @@ class Tab:
         assert self.errors == [], (name, self.errors)
         assert self.page.locator("html").get_attribute("lang") == "ru"
         SHOTS.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(SHOTS / f"{name}-{self.width}.png"), full_page=True)
+        tall = self.page.evaluate("() => document.documentElement.scrollHeight") > 4000
+        # A very tall page (the whole graph) is kept as its first screens, not as one huge image.
+        self.page.screenshot(path=str(SHOTS / f"{name}-{self.width}.png"), full_page=True,
+                             clip={"x": 0, "y": 0, "width": self.width, "height": 4000} if tall else None)
         view = self.page.locator("#plan-view")
         if view.count():  # the plan's own view, from its top: what a long full-page shot shrinks away
             top = view.evaluate("e => e.getBoundingClientRect().top + window.scrollY")
