@@ -47,7 +47,7 @@ def _load(case: str, tmp: Path):
         n, _, variant = case.partition("-")
         if variant == "rostov":
             path = make_instance(tmp / f"synthetic-{case}", int(n), seed=1, region="rostov",
-                                 n_consultants=max(1, round(int(n) * ROSTOV_STAFF_PER_SCHOOL)),
+                                 n_consultants=max(16, round(int(n) * ROSTOV_STAFF_PER_SCHOOL)),
                                  classic=True, curators=False)
             variant = ""
         else:
@@ -63,9 +63,10 @@ def _load(case: str, tmp: Path):
 
 ROSTOV_STAFF_PER_SCHOOL = 39 / 300
 """The classic case `N-rostov`: N schools in Rostov's 55 municipalities, 39 staff per 300
-schools, no curators yet (the visitor is chosen among each school's nearest, so travel is
-the optimiser's choice), the programme's settings off: the classic month-level problem,
-which the MIP baseline (`planner.tools.mip_baseline`, HiGHS) solves to proven optimality."""
+schools (at least the Kuzbass template's 16, who between them deliver every topic), no
+curators yet (the visitor is chosen among each school's nearest, so travel is the
+optimiser's choice), the programme's settings off: the classic month-level problem, which
+the MIP baseline (`planner.tools.mip_baseline`, HiGHS) solves to proven optimality."""
 
 
 def _without_curators(schools_csv: Path) -> None:
@@ -401,7 +402,7 @@ def main(argv: list[str] | None = None) -> int:
 
     cases = ["kuzbass"] if args.quick else [c.strip() for c in args.cases.split(",") if c.strip()]
     default_limit = {"kuzbass": 20.0, "300": 60.0, "300-open": 60.0, "1000": 120.0, "1000-open": 120.0,
-                     "300-rostov": 60.0}
+                     "60-rostov": 20.0, "300-rostov": 20.0}  # rostov: `planner solve`'s own default limit
     rows = []
     for case in cases:
         methods = ["greedy", "optimiser"] + (["reference"] if case == "kuzbass" else [])
