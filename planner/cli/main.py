@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from models.problems import InputError, render_all
@@ -64,6 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     for module in (solve, roadmap, calendars, documents, replan):
         module.register(sub)
+    # The other front doors' commands (`planner batch`, `planner synthetic`) are declared in
+    # pyproject.toml's entry points: the front doors do not import each other.
+    for entry in sorted(entry_points(group="planner.commands"), key=lambda e: e.name):
+        entry.load()(sub)
     return parser
 
 

@@ -20,7 +20,7 @@ from models.solve import SolveOptions
 from planner.exports.calendars import carry_calendar_history
 from planner.exports.documents_common import natural_key
 from planner.exports.plan_io import creation_stamp, read_plan, write_bundle
-from planner.inputs.scenario import apply_scenario, read_scenario
+from planner.inputs.scenario import Scenario, apply_scenario, read_scenario
 from planner.workflows.solving import (
     checked,
     load,
@@ -178,6 +178,16 @@ class Replanned:
     written: list[Path]
 
 
+@dataclass
+class ReplanOutputs:
+    """A replanned plan, the freeze date it kept and every output file, in memory."""
+
+    instance: Instance
+    plan: Plan
+    freeze: date
+    files: dict[str, str | bytes]
+
+
 def replan_files(instance_path: str | Path, baseline_path: str | Path, opts: SolveOptions, *,
                  scenario_path: str | Path | None = None, freeze: date | str | None = None,
                  out: str | Path | None = None, calendars: bool = True,
@@ -189,6 +199,20 @@ def replan_files(instance_path: str | Path, baseline_path: str | Path, opts: Sol
     instance = load(instance_path)
     baseline = read_plan(Path(baseline_path))
     scenario = read_scenario(Path(scenario_path)) if scenario_path else None
+    result = replan_outputs(instance, baseline, opts, scenario=scenario, scenario_path=scenario_path,
+                            freeze=freeze, instance_path=instance_path, baseline_name=Path(baseline_path).name,
+                            calendars=calendars, documents=documents)
+    folder = Path(out) if out else Path("outputs") / f"{instance.name}-replan"
+    return Replanned(result.instance, result.plan, result.freeze, folder, write_bundle(folder, result.files))
+
+
+def replan_outputs(instance: Instance, baseline: Plan, opts: SolveOptions, *, scenario: Scenario | None = None,
+                   scenario_path: str | Path | None = None, freeze: date | str | None = None,
+                   instance_path: str | Path | None = None, baseline_name: str = "plan.json",
+                   calendars: bool = True, documents: bool = True, fork: bool = True) -> ReplanOutputs:
+    """The arrows of `replan_files` without files: instance (+ scenario) + baseline → checked
+    plan → every output and changes.md, in memory. `instance_path` and `scenario_path` are
+    recorded in the plan's meta as given."""
     if isinstance(freeze, str):
         freeze = _freeze_date(freeze) if freeze else None
     if freeze is None and scenario is not None:
@@ -203,20 +227,18 @@ def replan_files(instance_path: str | Path, baseline_path: str | Path, opts: Sol
     unknown = sorted({s.topic for s in baseline.sessions if s.topic not in instance.topics}
                      | {s.consultant for s in baseline.sessions if s.consultant not in instance.consultants})
     if unknown:
-        raise InputError([Problem(Path(baseline_path).name, "в базовом плане есть коды, которых нет в экземпляре",
+        raise InputError([Problem(baseline_name, "в базовом плане есть коды, которых нет в экземпляре",
                                   column="sessions", value=", ".join(unknown))])
     roadmap, linked, firsts = schedule_activities(instance)
     plan = replan(linked, baseline, freeze, opts, scenario.name if scenario else "", topic_first_day=firsts or None)
-    if scenario is not None:
+    if scenario is not None and scenario_path is not None:
         plan.meta["scenario_path"] = str(scenario_path)
     plan.meta["created"] = creation_stamp(instance)  # newer than the baseline's: its calendars' events are
     carry_calendar_history(instance, baseline, plan)  # who was dropped from what; activities' SEQUENCE
     plan = checked(linked, plan, roadmap, instance_path)
-    folder = Path(out) if out else Path("outputs") / f"{instance.name}-replan"
-    files = output_files(instance, plan, calendars=calendars, documents=documents)
-    report = change_report(instance, baseline, plan)
-    files["changes.md"] = report
-    return Replanned(instance, plan, freeze, folder, write_bundle(folder, files))
+    files = output_files(instance, plan, calendars=calendars, documents=documents, fork=fork)
+    files["changes.md"] = change_report(instance, baseline, plan)
+    return ReplanOutputs(instance, plan, freeze, files)
 
 
 def compare_table(plans: list[tuple[str, Plan]]) -> str:
