@@ -173,15 +173,20 @@ def region_name(path: Path) -> str:
     return path.stem if path.is_file() else path.resolve().name
 
 
-def check_inputs(paths: list[Path], scenarios_dir: Path | None) -> None:
+def check_inputs(paths: list[Path], scenarios_dir: Path | None) -> list[str]:
     """InputError (in Russian, every problem at once) for a missing instance, two instances
-    of one name, or a scenario folder naming no instance of the batch."""
-    problems = []
+    of one name, a scenario outside a region's folder; the warnings: scenario folders naming
+    no instance of this batch (a batch of some of the regions uses the same folder)."""
+    problems, warnings = [], []
     seen: dict[str, Path] = {}
     for path in paths:
         if not path.exists():
             problems.append(Problem("командная строка", "нет такой папки или файла экземпляра", column="INSTANCE",
                                     value=str(path)))
+            continue
+        if path.is_file() and path.suffix.lower() != ".xlsx":
+            problems.append(Problem("командная строка", "экземпляр — это папка с файлами CSV или книга .xlsx",
+                                    column="INSTANCE", value=str(path)))
             continue
         name = region_name(path)
         if name in seen:
@@ -196,8 +201,8 @@ def check_inputs(paths: list[Path], scenarios_dir: Path | None) -> None:
         else:
             for sub in sorted(scenarios_dir.iterdir()):
                 if sub.is_dir() and any(sub.glob("*.toml")) and sub.name not in seen:
-                    problems.append(Problem(str(sub), "сценарии для региона, которого нет среди экземпляров"
-                                            " (имя папки — имя экземпляра)", column="--scenarios", value=sub.name))
+                    warnings.append(f"Сценарии папки {sub} пропущены: экземпляра «{sub.name}» нет среди"
+                                    " заданных (имя папки сценариев — имя экземпляра).")
             loose = sorted(p.name for p in scenarios_dir.glob("*.toml"))
             if loose:
                 problems.append(Problem(str(scenarios_dir), "сценарий лежит вне папки региона; положите его"
@@ -205,6 +210,7 @@ def check_inputs(paths: list[Path], scenarios_dir: Path | None) -> None:
                                         value=", ".join(loose)))
     if problems:
         raise InputError(problems)
+    return warnings
 
 
 def scenario_files(scenarios_dir: Path | None, region: str) -> list[Path]:

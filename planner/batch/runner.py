@@ -208,6 +208,9 @@ def connect(address: str | None, num_cpus: int | None, object_store_mb: int | No
         ray.init(address=address, **common)
         return True, False
     # "local": always a new cluster of our own, never one that another program started here.
+    # Ray starts its workers with nice 15, below its own services; here the workers are the
+    # work, and on a machine shared with other programs nice 15 would leave them only idle CPU.
+    os.environ.setdefault("RAY_worker_niceness", "0")
     ray.init(address="local", num_cpus=num_cpus or os.cpu_count() or 1,
              object_store_memory=(object_store_mb or DEFAULT_OBJECT_STORE_MB) * MB, **common)
     return True, True
@@ -247,7 +250,8 @@ def run_batch(paths: list[str | Path], out: str | Path, settings: Settings, *,
     t0 = time.monotonic()
     paths = [Path(p) for p in paths]
     scen_dir = Path(scenarios_dir) if scenarios_dir else None
-    check_inputs(paths, scen_dir)
+    for warning in check_inputs(paths, scen_dir):
+        progress(warning)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     version = planner_version()

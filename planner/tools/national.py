@@ -68,6 +68,7 @@ class Region:
     tz: str
     spread_km: float
     schools: int
+    index: int  # 1 … 84: the region's line in regions.csv (and part of its seeds)
 
 
 def _data_rows(name: str) -> list[dict[str, str]]:
@@ -108,7 +109,7 @@ def national_regions(seed: int) -> list[Region]:
     rows = _data_rows("regions.csv")
     sizes = region_sizes([r["name"] for r in rows], seed)
     return [Region(f"r{i:02d}", r["name"], r["centre"], float(r["lat"]), float(r["lon"]), r["tz"],
-                   float(r["spread_km"]), sizes[r["name"]]) for i, r in enumerate(rows, 1)]
+                   float(r["spread_km"]), sizes[r["name"]], i) for i, r in enumerate(rows, 1)]
 
 
 def real_municipalities(region: str) -> list[dict[str, str]]:
@@ -179,13 +180,13 @@ def write_region(out_dir: Path, region: Region, seed: int,
     # The group's first members work in the capital (the regional institute), the rest
     # where the population is (scale_consultants draws their homes).
     template = [dict(c, municipality="M01") for c in synthetic.read_csv(template_dir / "consultants.csv")]
-    consultants = synthetic.scale_consultants(template, municipalities, n_consultants, seed + int(region.code[1:]))
+    consultants = synthetic.scale_consultants(template, municipalities, n_consultants, seed + region.index)
     synthetic.write_csv(folder / "consultants.csv", synthetic.CONSULTANT_COLUMNS, consultants)
     topics = synthetic.read_csv(template_dir / "topics.csv")
     synthetic.write_csv(folder / "topics.csv", list(topics[0]), _topics_delivered(topics, consultants))
     start = tomllib.loads(template_toml)["horizon"]["start"]
     schools = synthetic.generate_schools(municipalities, consultants, region.schools,
-                                         seed * 1000 + int(region.code[1:]),
+                                         seed * 1000 + region.index,
                                          verified_month=synthetic.previous_month(start))
     synthetic.write_csv(folder / "schools.csv", synthetic.SCHOOL_COLUMNS, schools)
     return folder
