@@ -140,6 +140,7 @@ def made_up_municipalities(region: Region, rng: random.Random) -> list[dict[str,
         bearing = rng.uniform(0, 2 * math.pi)
         lat = region.lat + km * math.cos(bearing) / 111.2
         lon = region.lon + km * math.sin(bearing) / (111.2 * math.cos(math.radians(region.lat)))
+        lon = (lon + 180) % 360 - 180  # Chukotka reaches past the 180th meridian
         out.append({"id": f"M{i:02d}", "name": name, "lat": f"{lat:.4f}", "lon": f"{lon:.4f}",
                     "note": SYNTHETIC_NOTE})
     return out
