@@ -401,3 +401,47 @@ def wait_for_nodes(address: str, n: int, procs: list[subprocess.Popen], logs: Pa
     if not alive or any(p.poll() is not None for p in procs):
         raise AssertionError("the nodes did not come up:\n" + done.stdout + done.stderr + "".join(
             f.read_text() for f in sorted(logs.glob("*.log"))))
+
+
+# --- a task, without Ray ---------------------------------------------------------------------
+
+
+def test_a_task_short_of_time_for_the_calendar_tries_once_with_twice_the_time_then_fails(regions, monkeypatch):
+    """A solve that could not put every chosen consultation in the calendar (a loaded machine:
+    the date phase got its last 2 s) is not a plan to write: the task solves once more with
+    twice the time, and fails with its reason when that too falls short."""
+    import planner.workflows.solving as solving
+    from planner.batch.jobs import Job, instance_files
+    from planner.batch.task import figures, run_job
+
+    real = solving.plan_instance
+    limits: list[float] = []
+    short = {"left": 1}
+
+    def plan_instance(instance, opts, path=None):
+        limits.append(opts.time_limit)
+        plan = real(instance, opts, path)
+        if short["left"]:
+            short["left"] -= 1
+            next(p for p in plan.meta["phases"] if p["name"] == "dates")["objective"] = 3.0
+        return plan
+
+    monkeypatch.setattr(solving, "plan_instance", plan_instance)
+    files = instance_files(regions["r01"])
+    job = Job("r01", str(regions["r01"]), files, replace(FAST, documents=False, calendars=False), 2)
+    result = run_job(job.plain())
+    assert result["status"] == "ok" and limits == [3.0, 6.0]
+    assert json.loads(result["files"]["plan.json"])["meta"]["time_limit"] == 6.0
+
+    limits.clear()
+    short["left"] = 2
+    result = run_job(job.plain())
+    assert result["status"] == "failed" and limits == [3.0, 6.0]
+    assert "не успел поставить в календарь консультаций: 3" in result["reason"] and not result["files"]
+
+    # A bound above the objective of a minimisation is no bound: the gap is left empty.
+    plan = real(load_instance(regions["r01"])[0], solving.SolveOptions(time_limit=3, workers=1))
+    plan.objective, plan.bound = -100.0, 0.0
+    assert figures(plan, 2)["gap"] is None
+    plan.bound = -120.0
+    assert figures(plan, 2)["gap"] == pytest.approx(0.2)

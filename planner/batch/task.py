@@ -47,10 +47,20 @@ def peak_memory_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
+def unplaced(plan: Plan) -> int:
+    """Consultations the month-level plan chose but the date phase could not put in the
+    calendar in its time (they are then missing from the plan, their needs unmet)."""
+    phases = plan.meta.get("phases") if isinstance(plan.meta, dict) else None
+    dates = [p for p in phases or () if isinstance(p, dict) and p.get("name") == "dates"]
+    return int(dates[-1].get("objective") or 0) if dates else 0
+
+
 def figures(plan: Plan, schools: int) -> dict:
-    """The row's figures of a plan."""
+    """The row's figures of a plan. The gap is left empty when the bound is no bound (above
+    the objective of this minimisation: a phase stopped before it proved anything)."""
     sc = plan.score
-    g = gap(plan.objective, plan.bound)
+    valid = plan.objective is not None and plan.bound is not None and plan.bound <= plan.objective + 1e-6
+    g = gap(plan.objective, plan.bound) if valid else None
     return {
         "schools": schools,
         "gap": None if g is None else round(g, 4),
@@ -68,6 +78,15 @@ def node_id() -> str:
         return ray.get_runtime_context().get_node_id() if ray.is_initialized() else ""
     except Exception:
         return ""
+
+
+class OutOfTime(Exception):
+    """The solver ran out of time before it put every chosen consultation in the calendar."""
+
+    def __init__(self, count: int, time_limit: float):
+        super().__init__(f"решатель не успел поставить в календарь консультаций: {count} (предел {time_limit:g} с);"
+                         " план не записан — увеличьте --time-limit или запустите пакет снова на менее занятой"
+                         " машине")
 
 
 def run_job(job: dict) -> dict:
@@ -88,6 +107,8 @@ def run_job(job: dict) -> dict:
             result["status"] = "ok"
     except InputError as exc:
         result["reason"] = render_all(exc.problems)
+    except OutOfTime as exc:
+        result["reason"] = str(exc)
     except Exception as exc:  # noqa: BLE001 - the region fails alone, with its reason
         from planner.workflows.solving import PlanInvalid
 
@@ -113,6 +134,11 @@ def _plan(job: dict, path: Path, tmp: Path) -> tuple[dict, dict, list[str]]:
     opts = SolveOptions(time_limit=job["time_limit"], workers=settings["cpus"], seed=settings["seed"])
     if not job["scenario"]:
         plan = plan_instance(instance, opts, job["instance_path"])
+        if unplaced(plan):  # out of time before the calendar (a loaded machine): once more, with twice the time
+            opts.time_limit *= 2
+            plan = plan_instance(instance, opts, job["instance_path"])
+        if unplaced(plan):
+            raise OutOfTime(unplaced(plan), opts.time_limit)
         plan.meta["created"] = creation_stamp(instance)
         files = output_files(instance, plan, calendars=settings["calendars"], documents=settings["documents"],
                              fork=False)
@@ -130,4 +156,6 @@ def _plan(job: dict, path: Path, tmp: Path) -> tuple[dict, dict, list[str]]:
     out = replan_outputs(instance, baseline, opts, scenario=scenario, scenario_path=job["scenario_path"],
                          instance_path=job["instance_path"], calendars=settings["calendars"],
                          documents=settings["documents"], fork=False)
+    if unplaced(out.plan):
+        raise OutOfTime(unplaced(out.plan), opts.time_limit)
     return out.files, figures(out.plan, len(out.instance.schools)), [w.render() for w in warnings]
