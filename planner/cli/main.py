@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from models.problems import InputError, render_all
@@ -60,13 +61,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_template)
 
     # Each command module registers its own subcommands; the order is that of `planner --help`.
-    # `planner serve` / `planner users` start the web front door: its command module is the one
-    # thing of it the command line imports (tests/test_layout.py, COMMAND_ENTRIES).
     from planner.cli import calendars, documents, replan, roadmap, solve
-    from planner.web import cli as web
 
-    for module in (solve, roadmap, calendars, documents, replan, web):
+    for module in (solve, roadmap, calendars, documents, replan):
         module.register(sub)
+    # The other front doors' commands (`planner serve`, `planner users`, `planner batch`,
+    # `planner synthetic`) are declared in pyproject.toml's entry points: the front doors do
+    # not import each other.
+    for entry in sorted(entry_points(group="planner.commands"), key=lambda e: e.name):
+        entry.load()(sub)
     return parser
 
 

@@ -20,7 +20,7 @@ from models.solve import SolveOptions, num
 from planner.exports.calendars import carry_calendar_history
 from planner.exports.documents_common import natural_key
 from planner.exports.plan_io import creation_stamp, plan_json_text, read_plan, write_bundle
-from planner.inputs.scenario import apply_scenario, read_scenario
+from planner.inputs.scenario import Scenario, apply_scenario, read_scenario
 from planner.workflows.solving import (
     checked,
     load,
@@ -212,6 +212,17 @@ class Replanned:
     options: dict = field(default_factory=dict)  # meta.replan.options: both options' figures
 
 
+@dataclass
+class ReplanOutputs:
+    """A replanned plan, the freeze date it kept and every output file, in memory."""
+
+    instance: Instance
+    plan: Plan
+    freeze: date
+    files: dict[str, str | bytes]
+    options: dict = field(default_factory=dict)  # meta.replan.options: both options' figures
+
+
 def replan_files(instance_path: str | Path, baseline_path: str | Path, opts: SolveOptions, *,
                  scenario_path: str | Path | None = None, freeze: date | str | None = None,
                  out: str | Path | None = None, calendars: bool = True,
@@ -228,6 +239,23 @@ def replan_files(instance_path: str | Path, baseline_path: str | Path, opts: Sol
     instance = load(instance_path)
     baseline = read_plan(Path(baseline_path))
     scenario = read_scenario(Path(scenario_path)) if scenario_path else None
+    result = replan_outputs(instance, baseline, opts, scenario=scenario, scenario_path=scenario_path,
+                            freeze=freeze, instance_path=instance_path, baseline_name=Path(baseline_path).name,
+                            calendars=calendars, documents=documents, prefer=prefer)
+    folder = Path(out) if out else Path("outputs") / f"{instance.name}-replan"
+    return Replanned(result.instance, result.plan, result.freeze, folder, write_bundle(folder, result.files),
+                     result.options)
+
+
+def replan_outputs(instance: Instance, baseline: Plan, opts: SolveOptions, *, scenario: Scenario | None = None,
+                   scenario_path: str | Path | None = None, freeze: date | str | None = None,
+                   instance_path: str | Path | None = None, baseline_name: str = "plan.json",
+                   calendars: bool = True, documents: bool = True, fork: bool = True,
+                   prefer: str = "coverage") -> ReplanOutputs:
+    """The arrows of `replan_files` without files: instance (+ scenario) + baseline → checked
+    plan(s) → every output and changes.md, in memory (with both options when coverage is
+    expensive: see `replan_files`). `instance_path` and `scenario_path` are recorded in the
+    plan's meta as given."""
     if isinstance(freeze, str):
         freeze = _freeze_date(freeze) if freeze else None
     if freeze is None and scenario is not None:
@@ -242,7 +270,7 @@ def replan_files(instance_path: str | Path, baseline_path: str | Path, opts: Sol
     unknown = sorted({s.topic for s in baseline.sessions if s.topic not in instance.topics}
                      | {s.consultant for s in baseline.sessions if s.consultant not in instance.consultants})
     if unknown:
-        raise InputError([Problem(Path(baseline_path).name, "в базовом плане есть коды, которых нет в экземпляре",
+        raise InputError([Problem(baseline_name, "в базовом плане есть коды, которых нет в экземпляре",
                                   column="sessions", value=", ".join(unknown))])
     if prefer not in OPTIONS:
         raise InputError([Problem("командная строка", "нужно coverage или stability", column="--prefer",
@@ -254,7 +282,7 @@ def replan_files(instance_path: str | Path, baseline_path: str | Path, opts: Sol
     for option, plan in plans.items():
         if plan is None:
             continue
-        if scenario is not None:
+        if scenario is not None and scenario_path is not None:
             plan.meta["scenario_path"] = str(scenario_path)
         plan.meta["created"] = creation_stamp(instance)  # newer than the baseline's: its calendars' events are
         carry_calendar_history(instance, baseline, plan)  # who was dropped from what; activities' SEQUENCE
@@ -268,13 +296,12 @@ def replan_files(instance_path: str | Path, baseline_path: str | Path, opts: Sol
         if p is not None:
             p.meta["replan"]["options"] = options
     plan = plans[chosen]
-    folder = Path(out) if out else Path("outputs") / f"{instance.name}-replan"
-    files = output_files(instance, plan, calendars=calendars, documents=documents)
+    files = output_files(instance, plan, calendars=calendars, documents=documents, fork=fork)
     for option, other in plans.items():
         if other is not None and option != chosen:
             files[f"plan-{option}.json"] = plan_json_text(other)
     files["changes.md"] = change_report(instance, baseline, plan, plans)
-    return Replanned(instance, plan, freeze, folder, write_bundle(folder, files), options)
+    return ReplanOutputs(instance, plan, freeze, files, options)
 
 
 OPTIONS = ("coverage", "stability")

@@ -105,8 +105,9 @@ def checked(instance: Instance, plan: Plan, roadmap=None, instance_path: str | P
 
 
 def output_files(instance: Instance, plan: Plan, *, calendars: bool = True,
-                 documents: bool = True) -> dict[str, str | bytes]:
-    """plan → every export, in memory (relative path → content)."""
+                 documents: bool = True, fork: bool = True) -> dict[str, str | bytes]:
+    """plan → every export, in memory (relative path → content). `fork=False` builds the
+    documents in this process (a batch task, which owns just the CPUs it declared)."""
     files: dict[str, str | bytes] = {
         "plan.json": plan_json_text(plan),
         "plan.csv": plan_csv_text(instance, plan),
@@ -116,7 +117,7 @@ def output_files(instance: Instance, plan: Plan, *, calendars: bool = True,
     # of a 5-second replan. Without fork (not Linux) they are built here, in turn.
     from planner.exports.documents import DOCUMENTS, build_document
 
-    pool = _fork_pool(3) if documents else None
+    pool = _fork_pool(3) if documents and fork else None
     jobs = {name: pool.submit(build_document, name, instance, plan) for name in DOCUMENTS} if pool else {}
     try:
         if calendars:
