@@ -217,7 +217,7 @@ def apply_edits(instance: Instance, base: Plan, edits: list[dict]) -> Edited:
     if isinstance(meta.get("replan"), dict):
         meta["replan"].pop("options", None)  # a replan's options were choices about the base, not this plan
     plan = dataclasses.replace(base, sessions=out, cancelled=sorted(cancelled, key=lambda s: (s.start, s.id)),
-                               meta=meta)
+                               meta=meta, status="FEASIBLE", objective=None, bound=None, solve_seconds=0.0)
     freeze = base.freeze_before
     plan.unmet = explain_unmet(instance, plan, free_from=freeze)
     plan.unheld_topics, plan.support_gaps = explain_programme(instance, plan, free_from=freeze)
