@@ -135,6 +135,7 @@ env.filters["thousands"] = _thousands
 env.filters["fromjson"] = json.loads
 env.globals["STATUS_WORDS"] = STATUS_WORDS
 env.globals["VIEWS"] = VIEWS
+env.globals["JOB_TITLES"] = JOB_TITLES
 env.globals["KIND_WORDS"] = {"solve": "составлен решателем", "replan": "перепланирован", "edit": "правка вручную"}
 env.globals["VARIANT_WORDS"] = {"coverage": "вариант «покрытие»", "stability": "вариант «стабильность»"}
 
@@ -478,8 +479,12 @@ def create_app(config: ServerConfig) -> FastAPI:
     def instance_page(instance_id: str, request: Request, user: auth.User = Depends(page_user),
                       conn: sqlite3.Connection = Depends(db)):
         row = find_instance(conn, instance_id)
+        plans = store.list_plans(conn, row["id"])
         return page(request, "instance.html", instance=row, summary=json.loads(row["summary"]),
-                    warnings=json.loads(row["warnings"]), plans=store.list_plans(conn, row["id"]),
+                    warnings=json.loads(row["warnings"]), plans=plans,
+                    versions_by_id={p["id"]: p["version"] for p in plans},
+                    published=store.published(conn, row["id"]),
+                    publications=store.list_publications(conn, row["id"])[:10],
                     jobs=store.list_jobs(conn, row["id"]), default_time_limit=config.default_time_limit,
                     min_limit=MIN_TIME_LIMIT, max_limit=MAX_TIME_LIMIT)
 
