@@ -402,7 +402,7 @@ def test_publishing_pushes_to_caldav_and_mails_each_party_its_digest(server, fol
     import docx
 
     paragraphs = [p.text for p in docx.Document(io.BytesIO(doc.content)).paragraphs]
-    assert "Школа S1" in paragraphs and any(t.startswith("отменено: TA «Вебинар»") for t in paragraphs)
+    assert "Школа S1" in paragraphs and any("— отменено: TA «Вебинар»" in t for t in paragraphs)
 
 
 # --- the migration -----------------------------------------------------------------------------

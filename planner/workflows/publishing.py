@@ -56,47 +56,103 @@ KIND_TITLES = {"all": "Весь план", "consultant": "Консультант
 
 def feed_calendars(instance: Instance, plan: Plan, previous: dict[str, bytes]) -> dict[str, bytes]:
     """Every feed after publishing `plan` (file stem → .ics bytes), given the feeds as they
-    were published before (`previous`, empty the first time). See the module's notes."""
+    were published before (`previous`, empty the first time). See the module's notes.
+
+    A session is in several feeds (all, its consultant, schools, municipalities): each event's
+    text is parsed, compared and rendered once (`_Shared`), which keeps a region's ~150 feeds
+    to a few seconds."""
+    shared = _Shared()
     out: dict[str, bytes] = {}
     for cal in party_calendars(instance, plan):
-        events = merge_events(list(cal.events), _events(previous.get(cal.key)))
-        out[cal.key] = feed_bytes(instance, plan, cal.title, events, cal.key)
+        events = shared.merge(list(cal.events), shared.events(previous.get(cal.key)))
+        out[cal.key] = feed_bytes(instance, plan, cal.title, events, cal.key, shared.rendered)
     for key, data in previous.items():  # a party the new version does not know: its events are cancelled
         if key not in out:
             old = Calendar.from_ical(data)
-            events = merge_events([], _events(data))
-            out[key] = feed_bytes(instance, plan, str(old.get("X-WR-CALNAME", key)), events, key)
+            events = shared.merge([], shared.events(data))
+            out[key] = feed_bytes(instance, plan, str(old.get("X-WR-CALNAME", key)), events, key, shared.rendered)
     return out
+
+
+class _Shared:
+    """Events parsed, compared and rendered once across the feeds of one publication."""
+
+    def __init__(self):
+        self.parsed: dict[bytes, Event] = {}
+        self.rendered: dict[int, bytes] = {}  # id(event) → its text (calendar_bytes' cache)
+        self.prints: dict[int, tuple[str, ...]] = {}
+        self.results: dict[tuple[int, int], Event | None] = {}
+        self.cancelled: dict[int, Event] = {}
+        self.keep: list[object] = []  # every event an id above names stays alive
+
+    def events(self, data: bytes | None) -> dict[str, Event]:
+        """UID → event of a published feed; the same text gives the same object."""
+        out: dict[str, Event] = {}
+        if not data:
+            return out
+        pos = 0
+        while (start := data.find(b"BEGIN:VEVENT\r\n", pos)) >= 0:
+            end = data.index(b"END:VEVENT\r\n", start) + len(b"END:VEVENT\r\n")
+            block = data[start:end]
+            event = self.parsed.get(block)
+            if event is None:
+                event = Event.from_ical(block)
+                self.parsed[block] = event
+                self.rendered[id(event)] = block
+            out[str(event["UID"])] = event
+            pos = end
+        return out
+
+    def fingerprint(self, event: Event) -> tuple[str, ...]:
+        key = id(event)
+        if key not in self.prints:
+            self.prints[key] = event_fingerprint(event)
+            self.keep.append(event)
+        return self.prints[key]
+
+    def merge(self, wanted: list[Event], published: dict[str, Event]) -> list[Event]:
+        """The events of a feed: `wanted` (the new version's, cancellations included) against the
+        `published` ones by UID (see the module's notes), in time order."""
+        out: list[Event] = []
+        seen = set()
+        for event in wanted:
+            uid = str(event["UID"])
+            seen.add(uid)
+            old = published.get(uid)
+            if old is None:
+                if event.get("STATUS") != STATUS.CANCELLED:  # a cancellation of what the party never saw: nothing
+                    out.append(event)
+                continue
+            key = (id(event), id(old))
+            if key not in self.results:
+                self.results[key] = next_version(event, old, self.fingerprint)
+                self.keep += [event, old]
+            newer = self.results[key]
+            out.append(old if newer is None else newer)
+        for uid, old in published.items():
+            if uid in seen:
+                continue
+            if old.get("STATUS") == STATUS.CANCELLED:
+                out.append(old)
+            else:
+                if id(old) not in self.cancelled:
+                    self.cancelled[id(old)] = cancelled_copy(old)
+                    self.keep.append(old)
+                out.append(self.cancelled[id(old)])
+        out.sort(key=lambda e: (_start(e), str(e["UID"])))
+        return out
 
 
 def merge_events(wanted: list[Event], published: dict[str, Event]) -> list[Event]:
-    """The events of a feed: `wanted` (the new version's, cancellations included) against the
-    `published` ones by UID (see the module's notes), in time order."""
-    out: list[Event] = []
-    seen = set()
-    for event in wanted:
-        uid = str(event["UID"])
-        seen.add(uid)
-        old = published.get(uid)
-        if old is None:
-            if event.get("STATUS") != STATUS.CANCELLED:  # a cancellation of what the party never saw: nothing
-                out.append(event)
-            continue
-        newer = next_version(event, old)
-        out.append(old if newer is None else newer)
-    for uid, old in published.items():
-        if uid in seen:
-            continue
-        out.append(old if old.get("STATUS") == STATUS.CANCELLED else cancelled_copy(old))
-    out.sort(key=lambda e: (_start(e), str(e["UID"])))
-    return out
+    """The events of one feed (see `_Shared.merge`)."""
+    return _Shared().merge(wanted, published)
 
 
-def next_version(wanted: Event, published: Event) -> Event | None:
+def next_version(wanted: Event, published: Event, fingerprint=event_fingerprint) -> Event | None:
     """None when the published event already says the same; else `wanted`, its SEQUENCE above
     the published one's when it is not already."""
     ours, theirs = _sequence(wanted), _sequence(published)
-    if event_fingerprint(wanted) == event_fingerprint(published):
+    if fingerprint(wanted) == fingerprint(published):
         return None if ours <= theirs else wanted
     if ours > theirs:
         return wanted
@@ -106,19 +162,14 @@ def next_version(wanted: Event, published: Event) -> Event | None:
     return new
 
 
-def feed_bytes(instance: Instance, plan: Plan, title: str, events: list[Event], key: str) -> bytes:
+def feed_bytes(instance: Instance, plan: Plan, title: str, events: list[Event], key: str,
+               rendered: dict[int, bytes] | None = None) -> bytes:
     """One feed file: the calendar of `events` with the polling hints."""
-    data = calendar_bytes(instance, plan, title, events, key=key)
+    data = calendar_bytes(instance, plan, title, events, key=key, rendered=rendered)
     head = b"BEGIN:VCALENDAR\r\n"
     assert data.startswith(head)
     hints = f"REFRESH-INTERVAL;VALUE=DURATION:{REFRESH}\r\nX-PUBLISHED-TTL:{REFRESH}\r\n".encode()
     return head + hints + data[len(head):]
-
-
-def _events(data: bytes | None) -> dict[str, Event]:
-    if not data:
-        return {}
-    return {str(e["UID"]): e for e in Calendar.from_ical(data).walk("VEVENT")}
 
 
 def _start(event: Event) -> str:
@@ -219,8 +270,14 @@ def digest_docx(title: str, subtitle: str, digests: list[PartyDigest]) -> bytes:
         document.add_heading(KIND_TITLES[kind], level=2)
         for d in mine:
             document.add_heading(d.name, level=3)
-            for line in d.lines:
-                document.add_paragraph(line, style="List Bullet")
+            # One paragraph per party, a line per change (a paragraph per line made a region's
+            # first publication, ~5 000 lines, take half a minute: python-docx inserts each
+            # paragraph by searching the body).
+            paragraph = document.add_paragraph()
+            for n, line in enumerate(d.lines):
+                run = paragraph.add_run(f"— {line}")
+                if n + 1 < len(d.lines):
+                    run.add_break()
     buf = io.BytesIO()
     document.save(buf)
     return buf.getvalue()
