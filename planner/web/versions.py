@@ -30,7 +30,9 @@ from planner.web import app_services as svc
 from planner.web import store, views
 from planner.web.db import ID_RE, connect, new_id
 
-DEFAULT_REPLAN_LIMIT = 8.0
+DEFAULT_REPLAN_LIMIT = 15.0
+"""Seconds of a replan started from the pages (the command line's 8 s is for an idle machine: a
+server shares its cores with other jobs, and a replan that finds nothing in time is no answer)."""
 FEED_MEDIA = "text/calendar; charset=utf-8"
 KIND_TITLES = {
     "consultant_unavailable": "Консультант недоступен",

@@ -168,6 +168,9 @@ def _replan(data: Path, conn, job, params: dict, reporter: Reporter, base_instan
                               f" нарушает правила: {exc}. Измените правки (смотрите нарушения на странице правки)"
                               " и повторите.") from None
         raise
+    if found.plans[found.chosen].status not in ("OPTIMAL", "FEASIBLE"):
+        raise HeldInvalid(f"Перепланирование не нашло плана за {float(params['time_limit']):g} с (решатель:"
+                          f" {found.plans[found.chosen].status}). Увеличьте время расчёта и повторите.")
     reporter.line("Готовлю документы и календари…")
     order = [found.chosen] + [o for o in found.plans if o != found.chosen and found.plans[o] is not None]
     both = len(order) > 1
