@@ -91,6 +91,20 @@ def upload_and_solve(server: Server, folder: Path) -> tuple[str, str]:
     return instance, done["plan"]
 
 
+@pytest.fixture(scope="module")
+def chain(server, folder) -> dict:
+    """One instance and its versions, made once for the tests below: v1 solved, v2 = v1 with TA
+    moved to June, v3 (coverage) and v4 (stability) = v2 with C2 away."""
+    instance, v1 = upload_and_solve(server, folder)
+    with client(server) as c:
+        v2 = replan(c, v1, MOVE_TA)["plan"]
+        v3 = replan(c, v2, C2_AWAY)["plan"]
+        plans = c.get(f"/api/v1/instances/{instance}").json()["plans"]
+    v4 = [p["id"] for p in plans if p["id"] not in (v1, v2, v3)]
+    return {"instance": instance, "v1": v1, "v2": v2, "v3": v3, "v4": v4[0] if v4 else None,
+            "versions": [p["version"] for p in plans]}
+
+
 def replan(c: httpx.Client, plan: str, toml: str) -> dict:
     r = c.post(f"/api/v1/plans/{plan}/replans?time_limit=6", content=toml.encode(),
                headers={"Content-Type": "application/toml"})
@@ -147,8 +161,8 @@ def sign_in(server: Server, user: str = "ed"):
 # --- a replan from TOML ----------------------------------------------------------------------
 
 
-def test_a_replan_from_toml_and_its_errors(server, folder):
-    instance, plan = upload_and_solve(server, folder)
+def test_a_replan_from_toml_and_its_errors(server, folder, chain):
+    plan = chain["v1"]
     with client(server) as c:
         for body, column, message in [
             ("name = 'x'\nfreeze_before = 2022-04-01\n[[consultant_unavailable]]\nconsultant = 'C9'\n"
@@ -170,38 +184,33 @@ def test_a_replan_from_toml_and_its_errors(server, folder):
     with client(server, "vi") as vi:
         r = vi.post(f"/api/v1/plans/{plan}/replans", content=MOVE_TA.encode())
         assert r.status_code == 403
-    with client(server) as c:
-        done = replan(c, plan, MOVE_TA)
-        moved = plan_json(server, done["plan"])
-        info = c.get(f"/api/v1/instances/{instance}").json()
+    v2 = chain["v2"]
+    moved = plan_json(server, v2)
     base = plan_json(server, plan)
     [ta_before] = base["sessions"]
     [ta_after] = moved["sessions"]
     assert ta_after["id"] == ta_before["id"] and ta_after["start"].startswith("2022-06")
     assert ta_after["sequence"] == ta_before.get("sequence", 0) + 1
-    assert [p["version"] for p in info["plans"]] == [2, 1]
+    assert chain["versions"] == [4, 3, 2, 1]
     from planner.exports.plan_io import read_plan
 
-    assert validate(changed(folder, MOVE_TA), read_plan(server.data / "plans" / done["plan"] / "plan.json")) == []
+    assert validate(changed(folder, MOVE_TA), read_plan(server.data / "plans" / v2 / "plan.json")) == []
     # The merged scenario is kept beside the plan, and the plan names it: `planner validate` finds it.
-    assert Path(moved["meta"]["scenario_path"]) == server.data / "plans" / done["plan"] / "scenario.toml"
+    assert Path(moved["meta"]["scenario_path"]) == server.data / "plans" / v2 / "scenario.toml"
 
 
 # --- the two options, chosen in the page -----------------------------------------------------
 
 
-def test_an_expensive_replan_keeps_both_options_and_a_person_picks_one(server, folder):
-    instance, plan = upload_and_solve(server, folder)
-    with client(server) as c:
-        done = replan(c, plan, C2_AWAY)
-        info = c.get(f"/api/v1/instances/{instance}").json()
-    assert [p["version"] for p in info["plans"]] == [3, 2, 1]  # both options are versions
-    cover, stable = plan_json(server, done["plan"]), None
-    other = [p["id"] for p in info["plans"] if p["id"] not in (plan, done["plan"])][0]
-    stable = plan_json(server, other)
+def test_an_expensive_replan_keeps_both_options_and_a_person_picks_one(server, folder, chain):
+    instance, plan, other = chain["instance"], chain["v2"], chain["v4"]
+    done = {"plan": chain["v3"]}
+    assert other is not None  # both options are versions (v3 and v4)
+    cover, stable = plan_json(server, done["plan"]), plan_json(server, other)
     assert cover["meta"]["replan"]["option"] == "coverage" and [s["topic"] for s in cover["sessions"]] == ["TB"]
     assert stable["meta"]["replan"]["option"] == "stability" and stable["sessions"] == []
-    inst = changed(folder, C2_AWAY)
+    assert [s["topic"] for s in stable["cancelled"]] == ["TA"]
+    inst = changed(folder, MOVE_TA, C2_AWAY)
     from planner.exports.plan_io import read_plan
 
     for pid in (done["plan"], other):  # the validator passes every plan the app made
@@ -223,8 +232,8 @@ def test_an_expensive_replan_keeps_both_options_and_a_person_picks_one(server, f
 # --- publishing and feeds --------------------------------------------------------------------
 
 
-def test_publish_then_feeds_follow_the_published_version(server, folder):
-    instance, v1 = upload_and_solve(server, folder)
+def test_publish_then_feeds_follow_the_published_version(server, folder, chain):
+    instance, v1, v2, v3 = chain["instance"], chain["v1"], chain["v2"], chain["v3"]
     with client(server) as c:
         before = c.get(f"/api/v1/instances/{instance}/feeds")
         urls = feeds(c, instance)
@@ -238,7 +247,6 @@ def test_publish_then_feeds_follow_the_published_version(server, folder):
         assert body["feeds_changed"] >= 7  # all, 2 consultants, 2 schools, 2 municipalities
         assert feeds(c, instance) == urls  # the same addresses after publishing
         assert before.json() == c.get(f"/api/v1/instances/{instance}/feeds").json()
-        v2 = replan(c, v1, MOVE_TA)["plan"]
 
     first = httpx.get(s1)
     assert first.status_code == 200 and first.headers["content-type"].startswith("text/calendar")
@@ -271,7 +279,6 @@ def test_publish_then_feeds_follow_the_published_version(server, folder):
 
     # Version 3 (C2 away: TA cancelled, the visit TB added) published after version 2.
     with client(server) as c:
-        v3 = replan(c, v2, C2_AWAY)["plan"]
         assert c.post(f"/api/v1/plans/{v3}/publish").status_code == 200
     third = httpx.get(s1, headers={"If-None-Match": second.headers["etag"]})
     assert third.status_code == 200
