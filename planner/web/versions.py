@@ -69,6 +69,18 @@ FIELDS: dict[str, list[tuple[str, str, str]]] = {
 LIST_TYPES = ("risks", "topics", "months")
 PARTY_TITLES = {"all": "Весь план", "consultant": "Консультант", "school": "Школа", "municipality": "Муниципалитет"}
 KIND_WORDS = {"solve": "составлен решателем", "replan": "перепланирован", "edit": "правка вручную"}
+TERM_LABELS = {  # the programme's score keys the documents' labels do not name yet
+    "topics_usable": "Тем, полезных школам", "topics_held": "Тем проводится",
+    "programme_sessions": "Консультаций программы (без верификации)",
+    "busiest_month_sessions": "Консультаций в самом загруженном месяце",
+    "busiest_month_share": "Доля самого загруженного месяца", "open_months_without_sessions":
+    "Открытых месяцев без консультаций", "longest_gap": "Самый долгий перерыв у школы, мес.",
+    "schools_with_gaps": "Школ с перерывами", "gap_months": "Месяцев перерывов",
+    "late_verifications": "Поздних верификаций", "late_verification_months": "Месяцев опоздания верификаций",
+    "relevant_attendance": "Участий школ по их рискам", "relevant_per_school": "Консультаций по рискам на школу",
+    "max_onsite_per_month": "Выездов одного консультанта в месяц, не больше", "onsite_visits": "Выездных консультаций",
+    "online_sessions": "Онлайн-консультаций",
+}
 _PROBLEM_AT = re.compile(r"^\[\[(\w+)\]\] №(\d+), поле (\w+)$")
 _publish_locks: dict[str, threading.Lock] = {}
 _locks_lock = threading.Lock()
@@ -739,8 +751,8 @@ def add_routes(app, h) -> None:  # noqa: C901 (one place for the routes of this 
         by_id = {s.id: s for s in edited.plan.sessions}
         chosen = by_id.get(session)
         before, after = svc.score(instance, base), edited.plan.score
-        terms = [(k, svc.score_label(k), views.figure(k, before.get(k)), views.figure(k, after.get(k)),
-                  before.get(k) != after.get(k)) for k in after if k in before]
+        terms = [(k, TERM_LABELS.get(k, svc.score_label(k)), views.figure(k, before.get(k)),
+                  views.figure(k, after.get(k)), before.get(k) != after.get(k)) for k in after if k in before]
         return h.page(request, "edit.html", plan_row=row, instance_row=h.find_instance(conn, row["instance_id"]),
                       ops=ops, op_texts=views.edit_texts(instance, base, ops), edited=edited,
                       graph=views.month_graph(instance, edited.plan, views.Filters()),
