@@ -2,6 +2,7 @@
 
 Given the (changed) instance, a baseline plan and a freeze date F:
 - sessions that start before F are history: pinned exactly (id, time, consultant, schools);
+  so are the later sessions named in `held` (pinned or edited by hand);
 - the month-level model gets the history as fixed values, new sessions only from F on,
   and the `changed_sessions` / `changed_schools` penalties against the baseline's later
   sessions (weights in `[weights]`: a changed or cancelled session costs
@@ -70,13 +71,15 @@ def _month_level(instance: Instance, sessions: list[Session]) -> tuple[dict[tupl
 
 def replan(instance: Instance, baseline: Plan, freeze: date, opts: SolveOptions | None = None,
            scenario_name: str = "", topic_first_day: dict[str, date] | None = None,
-           stable: bool = False) -> Plan:
+           stable: bool = False, held: frozenset[str] | set[str] = frozenset()) -> Plan:
     """`instance` is the changed one (with its roadmap links applied, if any). `stable`: the
     stable option (`ModelOptions.no_new_sessions`): nothing added, the most coverage that the
-    baseline's own sessions still give, then the fewest changes."""
+    baseline's own sessions still give, then the fewest changes. `held`: ids of baseline
+    sessions after the freeze that are kept exactly as they are, like history (sessions a
+    person pinned or edited by hand)."""
     opts = opts or SolveOptions()
-    history = [s for s in baseline.sessions if s.start.date() < freeze]
-    future = [s for s in baseline.sessions if s.start.date() >= freeze]
+    history = [s for s in baseline.sessions if s.start.date() < freeze or s.id in held]
+    future = [s for s in baseline.sessions if s.start.date() >= freeze and s.id not in held]
 
     frozen_counts, frozen_attend, frozen_verify = _month_level(instance, history)
     base_counts, base_attend, base_verify = _month_level(instance, future)
@@ -91,6 +94,8 @@ def replan(instance: Instance, baseline: Plan, freeze: date, opts: SolveOptions 
                                         hint_plan=baseline, topic_first_day=topic_first_day, keep_schools_of=future)
     plan = finish_replan(instance, baseline, plan, freeze, scenario_name)
     plan.meta["replan"]["option"] = "stability" if stable else "coverage"
+    if held:
+        plan.meta["replan"]["held"] = sorted(s.id for s in history if s.id in held)
     if stable:
         plan.unmet = [_stable_reason(instance, baseline, plan, u, freeze) for u in plan.unmet]
     return plan
@@ -167,19 +172,19 @@ def coverage_price(baseline: Plan, plan: Plan, freeze: date) -> list[str]:
 
 def replan_options(instance: Instance, baseline: Plan, freeze: date, opts: SolveOptions | None = None,
                    scenario_name: str = "", topic_first_day: dict[str, date] | None = None,
-                   stable_share: float = 0.4) -> ReplanOptions:
+                   stable_share: float = 0.4, held: frozenset[str] | set[str] = frozenset()) -> ReplanOptions:
     """The coverage option, and, when its price is high (`coverage_price`), the stable one too
-    (it gets `stable_share` of the time limit; the coverage option the rest)."""
+    (it gets `stable_share` of the time limit; the coverage option the rest). `held`: see `replan`."""
     opts = opts or SolveOptions()
     first = dataclasses.replace(opts, time_limit=opts.time_limit * (1 - stable_share))
-    plan = replan(instance, baseline, freeze, first, scenario_name, topic_first_day)
+    plan = replan(instance, baseline, freeze, first, scenario_name, topic_first_day, held=held)
     price = coverage_price(baseline, plan, freeze)
     if not price:
         return ReplanOptions(plan, None, [])
     say = opts.progress or (lambda _m: None)
     say("Покрытие всех потребностей обходится дорого: " + "; ".join(price) + ". Считаю стабильный вариант…")
     second = dataclasses.replace(opts, time_limit=max(2.0, opts.time_limit * stable_share))
-    stable = replan(instance, baseline, freeze, second, scenario_name, topic_first_day, stable=True)
+    stable = replan(instance, baseline, freeze, second, scenario_name, topic_first_day, stable=True, held=held)
     return ReplanOptions(plan, stable, price)
 
 

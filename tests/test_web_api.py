@@ -513,8 +513,10 @@ def test_nothing_is_written_outside_the_data_folder_and_files_are_private(server
 
 
 def test_the_database_is_migrated_and_numbered(server):
+    from planner.web.db import migrations
+
     with server.db() as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert db.execute("PRAGMA user_version").fetchone()[0] == len(migrations()) == 2
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"users", "web_sessions", "instances", "plans", "jobs"} <= tables
 

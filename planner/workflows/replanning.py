@@ -65,11 +65,51 @@ def change_report(instance: Instance, baseline: Plan, plan: Plan, options: dict[
     if not changes:
         lines.append("Изменений нет: опубликованный график остаётся в силе.")
 
+    by_consultant, by_school, by_mun = party_changes(instance, changes)
+    cname = _consultant_namer(instance)
+    for heading, groups, name in (("По консультантам", by_consultant, cname),
+                                  ("По школам", by_school, instance.school_label),
+                                  ("По муниципалитетам", by_mun,
+                                   lambda m: instance.municipalities[m].name if m in instance.municipalities else m)):
+        if not groups:
+            continue
+        lines += ["", f"## {heading}", ""]
+        for key in sorted(groups, key=lambda k: natural_key(str(name(k)))):
+            lines.append(f"- **{name(key)}**")
+            lines += [f"  - {t}" for t in groups[key]]
+    old_unmet = {(u.school, u.risk) for u in baseline.unmet}
+    new_unmet = [u for u in plan.unmet if (u.school, u.risk) not in old_unmet]
+    fixed = [k for k in old_unmet if k not in {(u.school, u.risk) for u in plan.unmet}]
+    lines += ["", "## Потребности", ""]
+    if new_unmet:
+        lines.append("Стали непокрытыми:")
+        for u in new_unmet:
+            risk = "верификация" if u.risk == VERIFICATION_NEED else f"{u.risk} {instance.risks[u.risk].title}" \
+                if u.risk in instance.risks else u.risk
+            lines.append(f"- {instance.school_label(u.school)} — {risk}: {u.reason}")
+    else:
+        lines.append("Новых непокрытых потребностей нет.")
+    if fixed:
+        lines.append(f"Стали покрытыми: {len(fixed)}.")
+    lines += _options_section(instance, baseline, plan, options or {})
+    return "\n".join(lines) + "\n"
+
+
+def _consultant_namer(instance: Instance):
+    def cname(c: str | None) -> str:
+        return instance.consultants[c].name if c in instance.consultants else str(c)
+    return cname
+
+
+def party_changes(instance: Instance, changes: list[dict]) -> tuple[dict[str, list[str]], dict[str, list[str]],
+                                                                     dict[str, list[str]]]:
+    """The changes (`meta.changes` entries) as each party reads them, in Russian: by consultant
+    (the old one too, when the session went to another), by school (only what concerns it), by
+    municipality (its schools' lines)."""
     def topic(t: str) -> str:
         return f"{t} «{instance.topics[t].title}»" if t in instance.topics else t
 
-    def cname(c: str | None) -> str:
-        return instance.consultants[c].name if c in instance.consultants else str(c)
+    cname = _consultant_namer(instance)
 
     def names(schools: list[str]) -> str:
         return ", ".join(instance.school_label(s) for s in schools)
@@ -141,32 +181,7 @@ def change_report(instance: Instance, baseline: Plan, plan: Plan, options: dict[
             by_school[s].append(mine)
             if s in instance.schools:
                 by_mun[instance.schools[s].municipality].append(f"{instance.school_label(s)}: {mine}")
-    for heading, groups, name in (("По консультантам", by_consultant, cname),
-                                  ("По школам", by_school, instance.school_label),
-                                  ("По муниципалитетам", by_mun,
-                                   lambda m: instance.municipalities[m].name if m in instance.municipalities else m)):
-        if not groups:
-            continue
-        lines += ["", f"## {heading}", ""]
-        for key in sorted(groups, key=lambda k: natural_key(str(name(k)))):
-            lines.append(f"- **{name(key)}**")
-            lines += [f"  - {t}" for t in groups[key]]
-    old_unmet = {(u.school, u.risk) for u in baseline.unmet}
-    new_unmet = [u for u in plan.unmet if (u.school, u.risk) not in old_unmet]
-    fixed = [k for k in old_unmet if k not in {(u.school, u.risk) for u in plan.unmet}]
-    lines += ["", "## Потребности", ""]
-    if new_unmet:
-        lines.append("Стали непокрытыми:")
-        for u in new_unmet:
-            risk = "верификация" if u.risk == VERIFICATION_NEED else f"{u.risk} {instance.risks[u.risk].title}" \
-                if u.risk in instance.risks else u.risk
-            lines.append(f"- {instance.school_label(u.school)} — {risk}: {u.reason}")
-    else:
-        lines.append("Новых непокрытых потребностей нет.")
-    if fixed:
-        lines.append(f"Стали покрытыми: {len(fixed)}.")
-    lines += _options_section(instance, baseline, plan, options or {})
-    return "\n".join(lines) + "\n"
+    return by_consultant, by_school, by_mun
 
 
 def _options_section(instance: Instance, baseline: Plan, plan: Plan, plans: dict[str, Plan | None]) -> list[str]:
@@ -267,6 +282,38 @@ def replan_outputs(instance: Instance, baseline: Plan, opts: SolveOptions, *, sc
         scenario.freeze_before = freeze
         instance = apply_scenario(scenario, instance)
         say(f"Сценарий «{scenario.name}»: изменений {scenario.count()}")
+    found = replan_instance(instance, baseline, freeze, opts, scenario_name=scenario.name if scenario else "",
+                            prefer=prefer, instance_path=instance_path,
+                            scenario_path=scenario_path if scenario is not None else None,
+                            baseline_name=baseline_name)
+    plans, chosen, options = found.plans, found.chosen, found.options
+    plan = plans[chosen]
+    files = output_files(instance, plan, calendars=calendars, documents=documents, fork=fork)
+    for option, other in plans.items():
+        if other is not None and option != chosen:
+            files[f"plan-{option}.json"] = plan_json_text(other)
+    files["changes.md"] = change_report(instance, baseline, plan, plans)
+    return ReplanOutputs(instance, plan, freeze, files, options)
+
+
+@dataclass
+class ReplanResult:
+    """The options of a replan, each checked by the validator (`stability` may be None), the
+    one `prefer` chose, and their figures side by side (`meta.replan.options`)."""
+
+    instance: Instance  # the changed instance (as given)
+    plans: dict[str, Plan | None]
+    chosen: str
+    options: dict
+
+
+def replan_instance(instance: Instance, baseline: Plan, freeze: date, opts: SolveOptions, *,
+                    scenario_name: str = "", prefer: str = "coverage", held: frozenset[str] | set[str] = frozenset(),
+                    instance_path: str | Path | None = None, scenario_path: str | Path | None = None,
+                    baseline_name: str = "plan.json") -> ReplanResult:
+    """The replan itself, in memory: the (changed) instance, the baseline and the freeze date →
+    the coverage option and, when coverage is expensive, the stable one, both checked.
+    `held`: ids of later baseline sessions kept exactly (pinned or edited by hand)."""
     unknown = sorted({s.topic for s in baseline.sessions if s.topic not in instance.topics}
                      | {s.consultant for s in baseline.sessions if s.consultant not in instance.consultants})
     if unknown:
@@ -276,13 +323,13 @@ def replan_outputs(instance: Instance, baseline: Plan, opts: SolveOptions, *, sc
         raise InputError([Problem("командная строка", "нужно coverage или stability", column="--prefer",
                                   value=str(prefer))])
     roadmap, linked, firsts = schedule_activities(instance)
-    found = replan_options(linked, baseline, freeze, opts, scenario.name if scenario else "",
-                           topic_first_day=firsts or None)
+    found = replan_options(linked, baseline, freeze, opts, scenario_name, topic_first_day=firsts or None,
+                           held=held)
     plans = {"coverage": found.coverage, "stability": found.stability}
     for option, plan in plans.items():
         if plan is None:
             continue
-        if scenario is not None and scenario_path is not None:
+        if scenario_path is not None:
             plan.meta["scenario_path"] = str(scenario_path)
         plan.meta["created"] = creation_stamp(instance)  # newer than the baseline's: its calendars' events are
         carry_calendar_history(instance, baseline, plan)  # who was dropped from what; activities' SEQUENCE
@@ -295,13 +342,7 @@ def replan_outputs(instance: Instance, baseline: Plan, opts: SolveOptions, *, sc
     for p in plans.values():
         if p is not None:
             p.meta["replan"]["options"] = options
-    plan = plans[chosen]
-    files = output_files(instance, plan, calendars=calendars, documents=documents, fork=fork)
-    for option, other in plans.items():
-        if other is not None and option != chosen:
-            files[f"plan-{option}.json"] = plan_json_text(other)
-    files["changes.md"] = change_report(instance, baseline, plan, plans)
-    return ReplanOutputs(instance, plan, freeze, files, options)
+    return ReplanResult(instance, plans, chosen, options)
 
 
 OPTIONS = ("coverage", "stability")
