@@ -77,9 +77,15 @@ def test_region_genitive_of_the_seed_regions(name, genitive):
     assert region_genitive(name) == genitive
 
 
+def cells(table) -> list[list[str]]:
+    """Rows below the header as text (the no-break space of «№ 1» read as a space)."""
+    return [[c.text.replace("\u00a0", " ") for c in row.cells] for row in table.rows[1:]]
+
+
 def test_appendix_graph_table_is_the_plan_by_month(instance, plan):
-    """Month heading rows, then that month's sessions by time: topic «…», date and time,
-    «Фамилия И. О., должность»; every session once."""
+    """Month heading rows, then the month's verification visits in one row, then one row per
+    topic and consultant: topic «…» and its schools, dates with time and place, «Фамилия И. О.,
+    должность»; every session once."""
     d = docx.Document(io.BytesIO(appendix_docx(instance, plan)))
     graph = d.tables[0]
     assert [c.text for c in graph.rows[0].cells] == [
@@ -87,74 +93,67 @@ def test_appendix_graph_table_is_the_plan_by_month(instance, plan):
         "Дата и время проведения",
         "Ответственный",
     ]
-    got = [[c.text for c in row.cells] for row in graph.rows[1:]]
     s1, s2, s3, s4 = by_start(plan)  # 15.03, 12.04, 20.04, 17.05
-    assert got == [
+    assert cells(graph) == [
         ["Март 2022 года"] * 3,
         [
-            "«Верификация рискового профиля»\nДля школы: " + HTML_NAME,
-            when(s1) + "\nвыезд: Крапивинский муниципальный округ",
+            "Верификация рискового профиля: визиты кураторов в школы\nшкол: 1, муниципальных образований: 1",
+            "15.03.2022\nвыезд в школы",
             "Неверова Н. С., зам. директора «Крапивинская СОШ»",
         ],
         ["Апрель 2022 года"] * 3,
         [
-            (
-                f"«Рисковый профиль для формирования направлений»\nДля школ: МБОУ «СОШ № 1»; {INJECTION_NAME}; "
-                f"{HTML_NAME}"
-            ),
-            "12.04.2022, 10:00–11:30\nВКС",
+            f"«Рисковый профиль для формирования направлений»\nДля школ:\nМБОУ «СОШ № 1»\n{INJECTION_NAME}\n"
+            f"{HTML_NAME}",
+            "12.04.2022\n10:00–11:30, ВКС",
             "Неверова Н. С., зам. директора «Крапивинская СОШ»",
         ],
         [
             "Дискуссионная площадка «Модель поддержки»\nДля школы: " + INJECTION_NAME,
-            "20.04.2022, 14:00–15:00\nвыезд: Крапивинский муниципальный округ",
+            "20.04.2022\n14:00–15:00, выезд: Крапивинский муниципальный округ",
             f"Бикбаева Л. А., {PLUS_POSITION}",
         ],
         ["Май 2022 года"] * 3,
         [
             "«Рисковый профиль для формирования направлений»\nДля школы: МБОУ «СОШ № 1»",
-            "17.05.2022, 10:00–11:30\nВКС",
+            "17.05.2022\n10:00–11:30, ВКС",
             f"Бикбаева Л. А., {PLUS_POSITION}",
         ],
     ]
-    assert (
-        when(s2) == "12.04.2022, 10:00–11:30"
-        and when(s3).startswith("20.04.2022")
-        and s4.start.month == 5
-    )
+    assert when(s2) == "12.04.2022, 10:00–11:30" and when(s3).startswith("20.04.2022") and s4.start.month == 5
+    assert s1.topic == "TV"
 
 
-def test_appendix_school_table_lists_each_school_with_its_dates(instance, plan):
-    d = docx.Document(io.BytesIO(appendix_docx(instance, plan)))
-    schools = d.tables[1]
-    assert [c.text for c in schools.rows[0].cells] == [
-        "№ п/п",
-        "Школа",
-        "Муниципальное образование",
-        "Даты и темы консультаций",
+ALL_SECTIONS = ("graph", "visits", "schools", "roadmap")
+
+
+def test_appendix_school_section_lists_each_school_with_its_dates(instance, plan):
+    d = docx.Document(io.BytesIO(appendix_docx(instance, plan, ("schools",))))
+    schools = d.tables[0]
+    assert [c.text for c in schools.rows[0].cells] == ["Дата и время", "Тема консультации", "Формат и место"]
+    # Schools by municipality name: «Город А» before «Крапивинский …»; a heading row each.
+    assert cells(schools) == [
+        ["1. МБОУ «СОШ № 1» — Город А"] * 3,
+        ["12.04.2022, 10:00–11:30", "«Рисковый профиль для формирования направлений»", "ВКС"],
+        ["17.05.2022, 10:00–11:30", "«Рисковый профиль для формирования направлений»", "ВКС"],
+        # «<img…» sorts before «=HYPERLINK…» (natural_key: by the characters' order).
+        [f"2. {HTML_NAME} — Крапивинский муниципальный округ"] * 3,
+        ["15.03.2022, 10:00–12:00", "«Верификация рискового профиля»", "выезд: Крапивинский муниципальный округ"],
+        ["12.04.2022, 10:00–11:30", "«Рисковый профиль для формирования направлений»", "ВКС"],
+        [f"3. {INJECTION_NAME} — Крапивинский муниципальный округ"] * 3,
+        ["12.04.2022, 10:00–11:30", "«Рисковый профиль для формирования направлений»", "ВКС"],
+        ["20.04.2022, 14:00–15:00", "Дискуссионная площадка «Модель поддержки»",
+         "выезд: Крапивинский муниципальный округ"],
     ]
-    rows = {row.cells[1].text: row.cells for row in schools.rows[1:]}
-    assert set(rows) == {"МБОУ «СОШ № 1»", INJECTION_NAME, HTML_NAME}
-    # Schools by municipality name: «Город А» before «Крапивинский …».
-    assert schools.rows[1].cells[1].text == "МБОУ «СОШ № 1»"
-    assert rows["МБОУ «СОШ № 1»"][2].text == "Город А"
-    assert rows["МБОУ «СОШ № 1»"][3].text.split("\n") == [
-        "12.04.2022, 10:00–11:30 — «Рисковый профиль для формирования направлений» (ВКС)",
-        "17.05.2022, 10:00–11:30 — «Рисковый профиль для формирования направлений» (ВКС)",
-    ]
-    s3_lines = rows[HTML_NAME][3].text.split("\n")
-    assert [line[:10] for line in s3_lines] == ["15.03.2022", "12.04.2022"]
-    for school_id, school in instance.schools.items():
-        attended = [s for s in plan.sessions if school_id in s.schools]
-        assert len(rows[school.name][3].text.split("\n")) == len(attended)
 
 
-def test_appendix_roadmap_table_in_the_seed_shape(instance, plan):
-    d = docx.Document(io.BytesIO(appendix_docx(instance, plan)))
-    assert len(d.tables) == 3
-    roadmap = d.tables[2]
-    assert [[c.text for c in row.cells] for row in roadmap.rows] == [
-        ["№ п/п", "Описание действий", "Дата реализации", "Исполнители", "Показатель реализации"],
+def test_appendix_roadmap_section_in_the_seed_shape(instance, plan):
+    d = docx.Document(io.BytesIO(appendix_docx(instance, plan, ("roadmap",))))
+    roadmap = d.tables[0]
+    assert [c.text for c in roadmap.rows[0].cells] == [
+        "№ п/п", "Описание действий", "Дата реализации", "Исполнители", "Показатель реализации"]
+    assert cells(roadmap) == [
+        ["Март 2022 года"] * 5,
         ["1.", "Назначение кураторов школ", "01.03.2022", "Министерство образования", "Приказ"],
         [
             "2.",
@@ -166,9 +165,11 @@ def test_appendix_roadmap_table_in_the_seed_shape(instance, plan):
     ]
 
 
-def test_appendix_without_roadmap_dates_has_two_tables(instance):
-    d = docx.Document(io.BytesIO(appendix_docx(instance, sample_plan(activities=False))))
-    assert len(d.tables) == 2
+def test_appendix_without_roadmap_dates_has_no_roadmap_table(instance):
+    d = docx.Document(io.BytesIO(appendix_docx(instance, sample_plan(activities=False), ALL_SECTIONS)))
+    assert len(d.tables) == 3
+    with_roadmap = docx.Document(io.BytesIO(appendix_docx(instance, sample_plan(), ALL_SECTIONS)))
+    assert len(with_roadmap.tables) == 4
 
 
 def test_appendix_page_fonts_and_repeated_headers(instance, plan):

@@ -17,6 +17,7 @@ from browser import chromium, open_file
 from documents_samples import replanned, sample_instance, sample_plan
 from helpers import KUZBASS, ROOT
 from models.calendar_days import month_of
+from models.domain import Stage
 from models.solve import SolveOptions, solve_consultations
 from planner.exports.documents import document_files
 from planner.exports.documents_common import month_title
@@ -101,12 +102,39 @@ def test_kuzbass_documents_match_the_plan_and_report_opens(kuzbass, browser, tmp
     instance, plan = kuzbass
     files = document_files(instance, plan)
 
-    # Appendix: one row per session under its month's heading row.
+    # Appendix: the whole programme by month. Under each month's heading row, one row for the
+    # month's verification visits (counting them), then one row per topic and consultant.
     graph = docx.Document(io.BytesIO(files["appendix.docx"])).tables[0]
     months = sorted({month_of(s.start.date()) for s in plan.sessions})
+    rows, month, seen = [], None, set()
+    for r in graph.rows[1:]:
+        texts = [c.text.replace("\u00a0", " ") for c in r.cells]
+        if len(set(texts)) == 1:
+            month = texts[0]
+            continue
+        rows.append((month, texts))
     heads = [r.cells[0].text for r in graph.rows[1:] if len({c.text for c in r.cells}) == 1]
     assert heads == [month_title(m) for m in months]
-    assert len(graph.rows) - 1 - len(heads) == len(plan.sessions)
+    verification = {t.id for t in instance.topics.values() if t.stage == Stage.VERIFICATION}
+    thematic = [s for s in plan.sessions if s.topic not in verification]
+    groups = {(month_title(month_of(s.start.date())), s.topic, s.consultant) for s in thematic}
+    visit_months = {month_title(month_of(s.start.date())) for s in plan.sessions if s.topic in verification}
+    assert len(rows) == len(groups) + len(visit_months)  # not one row per visit
+    for month, texts in rows:
+        title = texts[0].split("\n")[0]
+        if "визиты кураторов" in title:
+            n = sum(len(s.schools) for s in plan.sessions
+                    if s.topic in verification and month_title(month_of(s.start.date())) == month)
+            assert f"школ: {n}," in texts[0], texts
+            continue
+        seen.add((month, title))
+    # Every topic held (all of the programme's) is listed in every month it is held.
+    assert seen == {(month_title(month_of(s.start.date())), f"«{instance.topics[s.topic].title}»"
+                     if "«" not in instance.topics[s.topic].title else instance.topics[s.topic].title)
+                    for s in thematic}
+    assert len({title for _m, title in seen}) == int(plan.score["topics_held"]) - len(verification & {
+        s.topic for s in plan.sessions})
+    assert len(months) >= 8  # March–June and September–December: support through the year
 
     # Workbook: sessions and attendances, row for row.
     wb = openpyxl.load_workbook(io.BytesIO(files["plan.xlsx"]))

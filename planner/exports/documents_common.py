@@ -239,6 +239,39 @@ def _genitive_word(word: str) -> str:
     return word
 
 
+def order_date_text(value: str) -> str:
+    """`[documents] order_date` as the order prints it: an ISO date (also a workbook's
+    «2021-12-30 00:00:00») becomes «30.12.2021»; any other text stays as written."""
+    text = value.strip()
+    try:
+        return date_text(date.fromisoformat(text[:10]))
+    except ValueError:
+        return text
+
+
+def approval_lines(instance: Instance) -> list[str]:
+    """The appendix's top-right block, as the order prints it: «Приложение / к Дорожной карте
+    (плану мероприятий), / утверждённой приказом / <кого> / от <дата> № <номер>». Without
+    `[documents]` settings the date and number are blanks to fill in by hand."""
+    doc = instance.settings.documents
+    day = order_date_text(doc.order_date) if doc.order_date.strip() else "«___» __________ 20___ г."
+    number = doc.order_number.strip() or "______"
+    lines = ["Приложение", "к Дорожной карте (плану мероприятий),", "утверждённой приказом"]
+    if doc.approved_by.strip():
+        lines.append(doc.approved_by.strip())
+    lines.append(f"от {day} № {number}")
+    return lines
+
+
+def document_author(instance: Instance) -> str:
+    """Who the documents are from: `[documents] author`, else the region's working group."""
+    doc = instance.settings.documents
+    if doc.author.strip():
+        return doc.author.strip()
+    region = instance.settings.region.name.strip()
+    return f"Региональная рабочая группа {region_genitive(region)}" if region else "Региональная рабочая группа"
+
+
 def plan_years(instance: Instance) -> str:
     """``'2022 году'`` or ``'2022–2023 годах'``: the years of the planning horizon."""
     h = instance.settings.horizon
@@ -535,3 +568,141 @@ def consultant_month_load(instance: Instance, plan: Plan) -> dict[str, dict[Mont
         m = session_month(instance, s)
         row[m] = row.get(m, 0) + 1
     return out
+
+
+# --- the programme: its measures and its exceptions, in the working group's words --------
+
+
+@dataclass(frozen=True)
+class ProgrammeFigure:
+    """One measure of the programme (models/programme.py) as a person reads it."""
+
+    key: str
+    label: str
+    value: int | float | str
+
+
+def is_verification(instance: Instance, s: Session) -> bool:
+    t = instance.topics.get(s.topic)
+    return t is not None and t.stage == Stage.VERIFICATION
+
+
+def month_support(instance: Instance, plan: Plan) -> list[tuple[Month, int, int, int]]:
+    """Per month of the plan: (month, consultations other than verification, verification
+    visits, schools that attend at least one consultation that month)."""
+    rows = []
+    by_month = sessions_by_month(instance, plan)
+    for m in plan_months(instance, plan):
+        sessions = by_month.get(m, [])
+        visits = sum(1 for s in sessions if is_verification(instance, s))
+        schools = {x for s in sessions for x in s.schools}
+        rows.append((m, len(sessions) - visits, visits, len(schools)))
+    return rows
+
+
+def _number(value: object) -> float:
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def decimal_text(value: float, digits: int = 1) -> str:
+    """``12.52`` → ``'12,5'`` (the Russian decimal comma; whole numbers without one)."""
+    text = f"{value:.{digits}f}".rstrip("0").rstrip(".") if digits else f"{value:.0f}"
+    return text.replace(".", ",")
+
+
+def programme_figures(instance: Instance, plan: Plan) -> list[ProgrammeFigure]:
+    """The measures a working group checks (issue «programme»), in its words: topics held of
+    those the schools can use, consultations per open month, the longest gap of a school,
+    relevant consultations per school, the most onsite visits of one consultant in a month,
+    and the exceptions' counts."""
+    score = plan_score(instance, plan)
+    open_months = set(instance.calendar.open_months)
+    per_month = [n for m, n, _v, _s in month_support(instance, plan) if m in open_months]
+    gap_limit = instance.settings.rules.max_gap_months
+    figures = [
+        ProgrammeFigure(
+            "topics_held",
+            "Темы программы: проведено из тех, что нужны школам",
+            f"{int(_number(score.get('topics_held')))} из {int(_number(score.get('topics_usable')))}",
+        ),
+        ProgrammeFigure(
+            "sessions_per_month",
+            "Консультаций в месяц, кроме верификации (открытые месяцы)",
+            f"от {min(per_month)} до {max(per_month)}" if per_month else "—",
+        ),
+        ProgrammeFigure(
+            "longest_gap",
+            "Самый долгий перерыв у школы после верификации, открытых месяцев подряд",
+            int(_number(score.get("longest_gap"))),
+        ),
+        ProgrammeFigure(
+            "relevant_per_school",
+            "Консультаций по своим рискам на одну школу, в среднем",
+            decimal_text(_number(score.get("relevant_per_school"))),
+        ),
+        ProgrammeFigure(
+            "max_onsite_per_month",
+            "Больше всего выездов одного консультанта в месяц",
+            int(_number(score.get("max_onsite_per_month"))),
+        ),
+        ProgrammeFigure("unheld_topics", "Тем программы не проведено", len(plan.unheld_topics)),
+    ]
+    if gap_limit > 0:
+        figures.append(
+            ProgrammeFigure(
+                "support_gaps",
+                f"Школ с перерывом дольше {gap_limit} мес. или с поздней верификацией",
+                len({g.school for g in plan.support_gaps}),
+            )
+        )
+    return figures
+
+
+GAP_KINDS = {
+    "gap": "перерыв в консультациях",
+    "late_verification": "поздний визит верификации",
+}
+
+
+@dataclass(frozen=True)
+class ProgrammeException:
+    """A topic not held or a school left without support too long, with its reason."""
+
+    kind: str
+    subject: str
+    municipality: str
+    months: str
+    reason: str
+    code: str
+
+
+def months_text(months: tuple[str, ...] | list[str]) -> str:
+    """``('2022-05', '2022-06')`` → ``'май 2022, июнь 2022'``."""
+    return ", ".join(month_short(m).lower() if len(m) == 7 else m for m in months)
+
+
+def programme_exceptions(instance: Instance, plan: Plan) -> list[ProgrammeException]:
+    """`plan.unheld_topics` then `plan.support_gaps` (schools in the list's order)."""
+    rows = [
+        ProgrammeException(
+            "тема не проведена", quoted_title(topic_title(instance, u.topic)), "", "", u.reason, u.code
+        )
+        for u in plan.unheld_topics
+    ]
+    order = {sid: i for i, sid in enumerate(school_order(instance))}
+    for g in sorted(plan.support_gaps, key=lambda g: (order.get(g.school, len(order)), g.months)):
+        school = instance.schools.get(g.school)
+        rows.append(
+            ProgrammeException(
+                GAP_KINDS.get(g.kind, g.kind),
+                school.name if school else g.school,
+                municipality_name(instance, school.municipality) if school else "",
+                months_text(g.months),
+                g.reason,
+                g.code,
+            )
+        )
+    return rows
