@@ -30,7 +30,8 @@ def _cmd_replan(args: argparse.Namespace) -> int:
     r = plan.meta["replan"]
     print(f"  Изменения против базового плана: без изменений {r['kept']}, перенесено {r['moved']},"
           f" отменено {r['cancelled']}, добавлено {r['added']} (история до {freeze:%d.%m.%Y}: {r['history_sessions']})")
-    print(f"Записано в {out} (отчёт об изменениях: {out / 'changes.md'})")
+    report = ", ".join(str(out / n) for n in ("changes.md", "changes.docx") if (out / n).exists())
+    print(f"Записано в {out} (отчёт об изменениях: {report})")
     say(f"Всего {time.monotonic() - t0:.1f} с")
     return 0
 

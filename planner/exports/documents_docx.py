@@ -35,6 +35,7 @@ from datetime import date
 
 from docx import Document
 from docx.document import Document as DocxDocument
+from docx.enum.section import WD_ORIENT
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -73,6 +74,8 @@ TABLE_STYLE_ID = "PlannerTableText"
 
 TEXT_WIDTH_CM = 16.5
 """A4 (21 cm) less the margins of Russian official papers (3 cm left, 1.5 cm right)."""
+LANDSCAPE_WIDTH_CM = 25.2
+"""The same in landscape (29.7 cm less 4.5 cm)."""
 CELL_MARGINS_CM = 0.4
 """Left and right cell margins together (Word's and LibreOffice's default, 0.19 cm each), rounded up."""
 
@@ -115,25 +118,25 @@ def appendix_docx(instance: Instance, plan: Plan, sections: Iterable[str] = DEFA
     if unknown:
         raise ValueError(f"unknown appendix sections {sorted(unknown)}")
     doc = Document()
-    _page_and_styles(doc)
+    page_and_styles(doc)
     title = appendix_title(instance, plan)
-    _properties(doc, instance, plan, title)
-    _page_numbers(doc)
+    set_properties(doc, instance, plan, title)
+    page_numbers(doc)
 
     if "graph" in chosen:
-        _paragraph(doc, "\n".join(approval_lines(instance)), align=WD_ALIGN_PARAGRAPH.RIGHT)
-    _paragraph(doc, title, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, space_before=12, space_after=12)
+        paragraph(doc, "\n".join(approval_lines(instance)), align=WD_ALIGN_PARAGRAPH.RIGHT)
+    paragraph(doc, title, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, space_before=12, space_after=12)
     for section in chosen:
         if section != "graph":
-            _heading(doc, SECTION_TITLES[section])
+            heading(doc, SECTION_TITLES[section])
         if section == "graph":
-            _write_table(doc, GRAPH_HEADER, graph_rows(instance, plan, chosen), GRAPH_WIDTHS_CM)
+            write_table(doc, GRAPH_HEADER, graph_rows(instance, plan, chosen), GRAPH_WIDTHS_CM)
         elif section == "visits":
-            _write_table(doc, VISITS_HEADER, visit_rows(instance, plan), VISITS_WIDTHS_CM)
+            write_table(doc, VISITS_HEADER, visit_rows(instance, plan), VISITS_WIDTHS_CM)
         elif section == "schools":
-            _write_table(doc, SCHOOL_HEADER, school_rows(instance, plan), SCHOOL_WIDTHS_CM)
+            write_table(doc, SCHOOL_HEADER, school_rows(instance, plan), SCHOOL_WIDTHS_CM)
         elif section == "roadmap":
-            _write_table(doc, ROADMAP_HEADER, roadmap_rows(instance, plan), ROADMAP_WIDTHS_CM)
+            write_table(doc, ROADMAP_HEADER, roadmap_rows(instance, plan), ROADMAP_WIDTHS_CM)
 
     buf = io.BytesIO()
     doc.save(buf)
@@ -429,7 +432,7 @@ def fit_widths(
 # --- page, styles and table plumbing -----------------------------------------------------
 
 
-def _properties(doc: DocxDocument, instance: Instance, plan: Plan, title: str) -> None:
+def set_properties(doc: DocxDocument, instance: Instance, plan: Plan, title: str) -> None:
     """Real document properties: the working group as author, the plan's date as created."""
     props = doc.core_properties
     author = document_author(instance)
@@ -445,10 +448,13 @@ def _properties(doc: DocxDocument, instance: Instance, plan: Plan, title: str) -
     props.revision = 1
 
 
-def _page_and_styles(doc: DocxDocument) -> None:
-    """A4 portrait, the margins of Russian official papers, Times New Roman 14 / 12 in tables."""
+def page_and_styles(doc: DocxDocument, landscape: bool = False) -> None:
+    """A4 (portrait, or landscape with `landscape`), the margins of Russian official papers
+    (text 16.5 cm wide; 25.2 cm in landscape), Times New Roman 14 / 12 in tables."""
     for section in doc.sections:
-        section.page_width, section.page_height = Cm(21.0), Cm(29.7)
+        section.page_width, section.page_height = (Cm(29.7), Cm(21.0)) if landscape else (Cm(21.0), Cm(29.7))
+        if landscape:
+            section.orientation = WD_ORIENT.LANDSCAPE
         section.left_margin, section.right_margin = Cm(3.0), Cm(1.5)
         section.top_margin, section.bottom_margin = Cm(2.0), Cm(2.0)
         section.footer_distance = Cm(1.0)
@@ -462,7 +468,7 @@ def _page_and_styles(doc: DocxDocument) -> None:
     _set_font(table_style, TABLE_PT)
 
 
-def _page_numbers(doc: DocxDocument) -> None:
+def page_numbers(doc: DocxDocument) -> None:
     """The page number, centred in the footer of every page (a PAGE field)."""
     for section in doc.sections:
         p = section.footer.paragraphs[0]
@@ -495,13 +501,13 @@ def _set_font(style, size_pt: int) -> None:
     lang.set(qn("w:val"), "ru-RU")
 
 
-def _heading(doc: DocxDocument, text: str) -> None:
+def heading(doc: DocxDocument, text: str) -> None:
     """The heading over a table after the first, kept on the page of the table."""
-    p = _paragraph(doc, text, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, space_before=18, space_after=12)
+    p = paragraph(doc, text, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, space_before=18, space_after=12)
     p.paragraph_format.keep_with_next = True
 
 
-def _paragraph(
+def paragraph(
     doc: DocxDocument,
     text: str,
     *,
@@ -523,12 +529,16 @@ def _paragraph(
     return p
 
 
-def _write_table(
-    doc: DocxDocument, header: Sequence[str], rows: Sequence[Row], preferred: Sequence[float]
+def write_table(
+    doc: DocxDocument,
+    header: Sequence[str],
+    rows: Sequence[Row],
+    preferred: Sequence[float],
+    total: float = TEXT_WIDTH_CM,
 ) -> None:
     """Header row (repeated on every page), then the rows; no row splits across pages, a
-    heading row keeps with the next; widths from `fit_widths`."""
-    widths = fit_widths(header, rows, preferred)
+    heading row keeps with the next; widths from `fit_widths`, summing to `total`."""
+    widths = fit_widths(header, rows, preferred, total)
     table = doc.add_table(rows=1, cols=len(header))
     table.style = doc.styles["Table Grid"]
     table.alignment = WD_TABLE_ALIGNMENT.CENTER

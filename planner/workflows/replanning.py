@@ -2,7 +2,8 @@
 
 `replan_files`: instance (+ scenario) + baseline plan + freeze date → a new plan that keeps
 the past and moves as little as possible; writes the same files as `solve` plus `changes.md`,
-the change report a coordinator sends round (`change_report`).
+the change report a coordinator sends round (`change_report`), and the same as a Word document,
+`changes.docx` (`planner.exports.changes_docx`).
 `compare_table`: key figures of several plans side by side.
 """
 
@@ -18,7 +19,8 @@ from models.problems import InputError, Problem
 from models.replan import replan, sessions_changed
 from models.solve import SolveOptions
 from planner.exports.calendars import carry_calendar_history
-from planner.exports.documents_common import natural_key
+from planner.exports.changes_docx import CHANGES_FILE, changes_docx
+from planner.exports.documents_common import BASELINE_FIGURES, key_figures, natural_key
 from planner.exports.plan_io import creation_stamp, read_plan, write_bundle
 from planner.inputs.scenario import apply_scenario, read_scenario
 from planner.workflows.solving import (
@@ -188,6 +190,7 @@ def replan_files(instance_path: str | Path, baseline_path: str | Path, opts: Sol
     freeze_before. PlanInvalid when the plan breaks a rule (nothing written)."""
     instance = load(instance_path)
     baseline = read_plan(Path(baseline_path))
+    before = {f.key: f.value for f in key_figures(instance, baseline)}  # before the scenario changes it
     scenario = read_scenario(Path(scenario_path)) if scenario_path else None
     if isinstance(freeze, str):
         freeze = _freeze_date(freeze) if freeze else None
@@ -211,11 +214,14 @@ def replan_files(instance_path: str | Path, baseline_path: str | Path, opts: Sol
         plan.meta["scenario_path"] = str(scenario_path)
     plan.meta["created"] = creation_stamp(instance)  # newer than the baseline's: its calendars' events are
     carry_calendar_history(instance, baseline, plan)  # who was dropped from what; activities' SEQUENCE
+    plan.meta[BASELINE_FIGURES] = before  # each document sets its figures against these
     plan = checked(linked, plan, roadmap, instance_path)
     folder = Path(out) if out else Path("outputs") / f"{instance.name}-replan"
     files = output_files(instance, plan, calendars=calendars, documents=documents)
     report = change_report(instance, baseline, plan)
     files["changes.md"] = report
+    if documents:
+        files[CHANGES_FILE] = changes_docx(instance, baseline, plan)
     return Replanned(instance, plan, freeze, folder, write_bundle(folder, files))
 
 
