@@ -205,7 +205,7 @@ _MEASURE = """() => {
   document.querySelectorAll('.js-plotly-plot').forEach(gd => {
     const box = rect(gd);
     const f = {box: [box.left, box.right], overlapsModebar: false, ticks: [], smallFont: [], clipped: [], crossing: []};
-    const mb = gd.querySelector('.modebar-container'), lg = gd.querySelector('.legend');
+    const mb = gd.querySelector('.modebar'), lg = gd.querySelector('.legend');
     if (mb && lg) f.overlapsModebar = overlap(rect(mb), rect(lg));
     for (const axis of gd.querySelectorAll('.xaxislayer-above, .yaxislayer-above')) {
       const labels = [...axis.querySelectorAll('.xtick text, .ytick text')].filter(t => t.textContent);
