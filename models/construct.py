@@ -75,19 +75,24 @@ class _Construct(_Greedy):
             if mun is not None:
                 cost += min((self.w.travel_km * self.inst.round_trip_km(c, mun) for c in ix.deliverers[t]),
                             default=0) + (self.w.onsite_visit if self.w.relevant_attendance else 0)
+            elif self.w.relevant_attendance:
+                cost += self.w.online_session
             self._hold_cost[t] = min(self._hold_cost.get(t, cost), cost)
         self.max_load = 0
+        self.urgent = True  # coverage and gap bonuses count (see run)
 
     # --- values -------------------------------------------------------------------------
 
     def _school_value(self, s: str, t: str, month: Month) -> float:
         ix, w = self.ix, self.w
         value = (w.relevant_attendance if ix.relevant(s, t) else 0) - w.attendance
+        if (s, t) in self.early:
+            value -= w.early_program * self.pos[month]
         for r in set(self.inst.topics[t].risks) & set(self.inst.schools[s].risks):
             if self.covered[s][r] < self.k:
                 value += COVER_BONUS
-        if (s, t) in self.early:
-            value -= w.early_program * self.pos[month]
+        if not self.urgent:
+            return value
         p = self.pos[month]
         if self.inst.settings.rules.max_gap_months > 0 and p > 0 and self._supported_since(s, p) \
                 and not self.school_month[s, month] and not self.school_month[s, self.ix.months[p - 1]]:
@@ -151,6 +156,8 @@ class _Construct(_Greedy):
                 cost += self.w.travel_km * self.inst.round_trip_km(c, mun)
                 if self.w.relevant_attendance:
                     cost += self.w.onsite_visit
+            elif self.w.relevant_attendance:
+                cost += self.w.online_session
             cost += 0.01 * self.total[c]  # ties: the less loaded
             if best is None or cost < best[1]:
                 best = (c, cost)
@@ -203,27 +210,51 @@ class _Construct(_Greedy):
                     self.held.add(topic.id)
                     break
 
+    def _open_best(self, month: Month) -> None:
+        """Open, one at a time, the session of the month that gains the most, while one gains."""
+        places = [(t, mun) for (t, m, mun) in self.pool if m == month]
+        heap: list[tuple[float, int, str, str | None]] = []
+        for n, (t, mun) in enumerate(places):
+            cand = self._candidate(t, month, mun)
+            if cand is not None and cand[0] > 0:
+                heapq.heappush(heap, (-cand[0], n, t, mun))
+        while heap:
+            _neg, n, t, mun = heapq.heappop(heap)
+            cand = self._candidate(t, month, mun)
+            if cand is None or cand[0] <= 0:
+                continue
+            if heap and cand[0] < -heap[0][0]:
+                heapq.heappush(heap, (-cand[0], n, t, mun))  # stale: look again later
+                continue
+            value, c, schools = cand
+            self._take(t, c, month, mun, schools)
+            heapq.heappush(heap, (-value, n, t, mun))  # another session here may pay too
+
+    def _join_month(self, month: Month) -> None:
+        """Schools with a free slot take the free seats of this month's sessions, best first."""
+        for (t, c, m, mun), lists in self.sessions.items():
+            if m != month or self.inst.topics[t].stage == Stage.VERIFICATION:
+                continue
+            cap = self.inst.topics[t].capacity
+            for members in lists:
+                room = cap - len(members)
+                if room <= 0:
+                    continue
+                values = sorted(((self._school_value(s, t, m), s) for s in self.pool[t, m, mun]
+                                 if self._eligible(s, t, m)), reverse=True)
+                for v, s in values[:room]:
+                    if v <= 0:
+                        break
+                    members.append(s)
+                    self._attend_one(s, t, m)
+
     def _join_free_seats(self) -> None:
         """Last, schools with a free slot join sessions that still have seats (no new session,
         so no cost but the attendance), month by month, pacing no longer needed."""
         pace, self._paced = self._paced, lambda _s, _m: True  # type: ignore[method-assign]
         try:
             for month in self.ix.months:
-                for (t, c, m, mun), lists in self.sessions.items():
-                    if m != month or self.inst.topics[t].stage == Stage.VERIFICATION:
-                        continue
-                    cap = self.inst.topics[t].capacity
-                    for members in lists:
-                        room = cap - len(members)
-                        if room <= 0:
-                            continue
-                        values = sorted(((self._school_value(s, t, m), s) for s in self.pool[t, m, mun]
-                                         if self._eligible(s, t, m)), reverse=True)
-                        for v, s in values[:room]:
-                            if v <= 0:
-                                break
-                            members.append(s)
-                            self._attend_one(s, t, m)
+                self._join_month(month)
         finally:
             self._paced = pace  # type: ignore[method-assign]
 
@@ -240,23 +271,14 @@ class _Construct(_Greedy):
             self._verify_keys[key[0]].append(key)
         self._verifications()
         for month in self.ix.months:
-            places = [(t, mun) for (t, m, mun) in self.pool if m == month]
-            heap: list[tuple[float, int, str, str | None]] = []
-            for n, (t, mun) in enumerate(places):
-                cand = self._candidate(t, month, mun)
-                if cand is not None and cand[0] > 0:
-                    heapq.heappush(heap, (-cand[0], n, t, mun))
-            while heap:
-                _neg, n, t, mun = heapq.heappop(heap)
-                cand = self._candidate(t, month, mun)
-                if cand is None or cand[0] <= 0:
-                    continue
-                if heap and cand[0] < -heap[0][0]:
-                    heapq.heappush(heap, (-cand[0], n, t, mun))  # stale: look again later
-                    continue
-                value, c, schools = cand
-                self._take(t, c, month, mun, schools)
-                heapq.heappush(heap, (-value, n, t, mun))  # another session here may pay too
+            # Sessions that pay on their own first (full webinars, visits near home, a risk
+            # still uncovered); then schools that still need this month's contact join those
+            # sessions' free seats, and only then small sessions are opened for them.
+            self.urgent = False
+            self._open_best(month)
+            self.urgent = True
+            self._join_month(month)
+            self._open_best(month)
         self._join_free_seats()
         groups = []
         for (t, c, month, mun), lists in self.sessions.items():

@@ -56,6 +56,9 @@ class ModelOptions:
     baseline_counts: dict[tuple[str, str, Month, str | None], int] | None = None
     baseline_attend: set[tuple[str, str, Month]] | None = None
     baseline_verify: set[tuple[str, str, str, Month]] | None = None
+    # Replanning, the stable option: no session beyond the baseline's (each count at most the
+    # baseline's after the freeze), so nothing is added and no trip is new.
+    no_new_sessions: bool = False
 
 
 @dataclass
@@ -181,6 +184,8 @@ class ConsultationModel:
             ub = min(ub, self.ix.onsite_room(c, self._days_from_cut(c, month)) + frozen)
         if consultant.max_total is not None:
             ub = min(ub, consultant.max_total)
+        if self.opt.no_new_sessions:
+            ub = min(ub, frozen + (self.opt.baseline_counts or {}).get((t, c, month, mun), 0))
         ub = max(ub, frozen)
         if ub <= 0:
             return
@@ -572,7 +577,8 @@ class ConsultationModel:
 
         - relevant_attendance (a gain): Σ attend[s,t,m] over topics addressing a risk of s;
           with it, onsite_visits: Σ onsite count (a visit takes the consultant's whole day,
-          weighed against the gain of the schools in it);
+          weighed against the gain of the schools in it) and online_sessions: Σ online count
+          (a webinar for one school does not pay);
         - unheld_topics (`hold_every_topic`): Σ_t (1 − held[t]) over usable topics that have
           a variable, held[t] ≤ Σ attend[·,t,·] (Σ verify[·,t,·,·] for verification);
         - gap_months (`max_gap_months` = g > 0): Σ gap[s,i] with, for each window of g+1
@@ -590,6 +596,8 @@ class ConsultationModel:
                                           -w.relevant_attendance)
             out["onsite_visits"] = (sum(v for (t, c, m, mun), v in self.count.items()
                                         if mun is not None and ix.is_onsite(inst.topics[t])), w.onsite_visit)
+            out["online_sessions"] = (sum(v for (t, c, m, mun), v in self.count.items()
+                                          if not ix.is_onsite(inst.topics[t])), w.online_session)
         if rules.hold_every_topic:
             self.held = self._held_topics()
             never = sum(1 for t in ix.usable_topics if t not in self.held)  # cannot be held at all

@@ -57,3 +57,38 @@ def narrowed_domains(model: cp_model.CpModel, ranges: Mapping[int, tuple[int, in
 def fixed_domains(model: cp_model.CpModel, values: Mapping[int, int]):
     """Within the block, variable index i may only take values[i] (which must be in its domain)."""
     return narrowed_domains(model, {i: (v, v) for i, v in values.items()})
+
+
+class Neighbourhoods:
+    """A large-neighbourhood search's variable domains, edited in place: every variable of
+    `indices` is fixed to the current solution except those set free. Moving from one
+    neighbourhood to the next edits only the variables that change (re-narrowing every
+    domain of a 20 k-variable model costs ~0.4 s in Python); `restore` puts every domain
+    back as it was."""
+
+    def __init__(self, model: cp_model.CpModel, indices, values: Mapping[int, int]):
+        self.variables = model.proto.variables
+        self.saved = {i: list(self.variables[i].domain) for i in indices}
+        self.free: set[int] = set()
+        for i in self.saved:
+            self._fix(i, values.get(i, 0))
+
+    def _fix(self, i: int, value: int) -> None:
+        self._set(i, [value, value])
+
+    def _set(self, i: int, domain: list[int]) -> None:
+        d = self.variables[i].domain
+        d.clear()
+        d.extend(domain)
+
+    def move(self, free: set[int], values: Mapping[int, int]) -> None:
+        """Fix the variables freed before (to `values`), free those of `free`."""
+        for i in self.free - free:
+            self._fix(i, values.get(i, 0))
+        for i in free - self.free:
+            self._set(i, self.saved[i])
+        self.free = set(free)
+
+    def restore(self) -> None:
+        for i, domain in self.saved.items():
+            self._set(i, domain)

@@ -166,9 +166,17 @@ class Instance:
         k = self.settings.rules.visitor_candidates
         return [c.id for c in (ranked[:k] if k else ranked)]
 
+    @cached_property
+    def _distances(self) -> dict[tuple[str, str], float]:
+        return {}
+
     def distance_km(self, a: str, b: str) -> float:
-        """Great-circle distance between two municipalities' centres, km."""
-        return haversine_km(self.municipalities[a], self.municipalities[b])
+        """Great-circle distance between two municipalities' centres, km (computed once a pair)."""
+        d = self._distances.get((a, b))
+        if d is None:
+            d = self._distances[a, b] = self._distances[b, a] = haversine_km(self.municipalities[a],
+                                                                               self.municipalities[b])
+        return d
 
     def round_trip_km(self, consultant: str, municipality: str) -> int:
         """Round trip from the consultant's home centre to a municipality, whole km."""

@@ -194,6 +194,17 @@ class Index:
         return math.ceil(km / self.inst.settings.timing.travel_speed_kmh * 60)
 
     def onsite_timing(self, consultant: str, municipality: str, duration: int) -> OnsiteTiming:
+        key = (consultant, municipality, duration)
+        timing = self._timings.get(key)
+        if timing is None:
+            timing = self._timings[key] = self._onsite_timing(consultant, municipality, duration)
+        return timing
+
+    @cached_property
+    def _timings(self) -> dict[tuple[str, str, int], OnsiteTiming]:
+        return {}
+
+    def _onsite_timing(self, consultant: str, municipality: str, duration: int) -> OnsiteTiming:
         travel = self.travel_minutes(consultant, municipality)
         earliest = max(self.day_start, self.depart + travel)
         start = -(-earliest // 30) * 30

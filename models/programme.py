@@ -151,6 +151,7 @@ def programme_measures(instance: Instance, plan: Plan, ix: Index | None = None) 
         "relevant_per_school": round(relevant / len(schools), 2) if schools else 0.0,
         "max_onsite_per_month": max(onsite.values(), default=0),
         "onsite_visits": sum(onsite.values()),
+        "online_sessions": sum(1 for s in plan.sessions if s.format == Format.ONLINE),
     }
 
 

@@ -217,6 +217,8 @@ def _programme_bound_terms(cm: ConsultationModel, m: cp_model.CpModel, a: dict, 
         terms.append(-w.relevant_attendance * sum(var for (s, t), var in a.items() if ix.relevant(s, t)))
         terms.append(w.onsite_visit * sum(var for (t, c, mun), var in n.items()
                                           if mun is not None and ix.is_onsite(inst.topics[t])))
+        terms.append(w.online_session * sum(var for (t, c, mun), var in n.items()
+                                            if not ix.is_onsite(inst.topics[t])))
     if rules.hold_every_topic:
         by_topic: dict[str, list] = defaultdict(list)
         for (s, t), var in a.items():

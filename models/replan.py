@@ -21,14 +21,14 @@ on: those moved or with other schools, those cancelled, and those newly added.
 from __future__ import annotations
 
 import dataclasses
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date
 
 from models.calendar_days import month_of
 from models.consultation import ModelOptions
 from models.dates import Pending
-from models.domain import Instance, Plan, Session, Stage
+from models.domain import VERIFICATION_NEED, Instance, Plan, Session, Stage, Unmet
 from models.programme import explain_programme
 from models.score import score_plan
 from models.solve import SolveOptions, solve_consultations
@@ -69,8 +69,11 @@ def _month_level(instance: Instance, sessions: list[Session]) -> tuple[dict[tupl
 
 
 def replan(instance: Instance, baseline: Plan, freeze: date, opts: SolveOptions | None = None,
-           scenario_name: str = "", topic_first_day: dict[str, date] | None = None) -> Plan:
-    """`instance` is the changed one (with its roadmap links applied, if any)."""
+           scenario_name: str = "", topic_first_day: dict[str, date] | None = None,
+           stable: bool = False) -> Plan:
+    """`instance` is the changed one (with its roadmap links applied, if any). `stable`: the
+    stable option (`ModelOptions.no_new_sessions`): nothing added, the most coverage that the
+    baseline's own sessions still give, then the fewest changes."""
     opts = opts or SolveOptions()
     history = [s for s in baseline.sessions if s.start.date() < freeze]
     future = [s for s in baseline.sessions if s.start.date() >= freeze]
@@ -81,11 +84,103 @@ def replan(instance: Instance, baseline: Plan, freeze: date, opts: SolveOptions 
         frozen_counts=frozen_counts, frozen_attend=frozen_attend, frozen_verify=frozen_verify,
         first_free_month=month_of(freeze), free_from=freeze,
         baseline_counts=base_counts, baseline_attend=base_attend, baseline_verify=base_verify,
+        no_new_sessions=stable,
     )
 
     plan, _report = solve_consultations(instance, opts, options, pinned=history, preferred=lambda pending: continue_baseline(future, pending),
                                         hint_plan=baseline, topic_first_day=topic_first_day, keep_schools_of=future)
-    return finish_replan(instance, baseline, plan, freeze, scenario_name)
+    plan = finish_replan(instance, baseline, plan, freeze, scenario_name)
+    plan.meta["replan"]["option"] = "stability" if stable else "coverage"
+    if stable:
+        plan.unmet = [_stable_reason(instance, baseline, plan, u, freeze) for u in plan.unmet]
+    return plan
+
+
+DATA_REASONS = {"no_topic", "no_consultant", "too_few_topics", "no_open_month", "no_month_after_prerequisite",
+                "no_verification_topic", "no_verifier", "verifier_unavailable", "no_month_after_verification"}
+"""Unmet codes that say the data allows no plan at all: kept as they are in the stable option."""
+
+
+def _stable_reason(instance: Instance, baseline: Plan, plan: Plan, u: Unmet, freeze: date) -> Unmet:
+    """In the stable option a need the data could still meet is unmet because nothing is added:
+    say which of the baseline's sessions met it and is gone."""
+    if u.code in DATA_REASONS:
+        return u
+    kept = {s.id: s for s in plan.sessions}
+
+    def lost(s: Session) -> bool:
+        topic = instance.topics.get(s.topic)
+        return (topic is not None and s.start.date() >= freeze and u.school in s.schools
+                and (s.id not in kept or u.school not in kept[s.id].schools)
+                and (u.risk in topic.risks or (u.risk == VERIFICATION_NEED and topic.stage == Stage.VERIFICATION)))
+
+    def who(c: str) -> str:
+        return instance.consultants[c].name if c in instance.consultants else c
+
+    gone = [s for s in baseline.sessions if lost(s)]
+    what = "; ".join(f"{s.topic} у {who(s.consultant)} {s.start:%d.%m.%Y}" for s in gone[:3])
+    lost = f"консультация базового плана ({what}) отменена или школа снята с неё, а " if gone else ""
+    return Unmet(u.school, u.risk, f"стабильный вариант: {lost}новых консультаций этот вариант не добавляет,"
+                                   " а в оставшихся нет места или подходящего месяца", "stable_no_new_session")
+
+
+@dataclass
+class ReplanOptions:
+    """A replan's two answers when keeping every need covered is expensive: `coverage` (every
+    need that can be met is met, whatever it costs) and `stability` (nothing added: the
+    baseline's own sessions, the needs they no longer meet named), and why the price of the
+    first is high (`price`, Russian, empty when it is not and `stability` was not computed)."""
+
+    coverage: Plan
+    stability: Plan | None
+    price: list[str]
+
+
+PRICE_TRAVEL = 1.2
+"""The coverage option is expensive when its travel exceeds the baseline's by this factor…"""
+PRICE_SESSIONS = 0.10
+"""… or it adds more than this share of the baseline's sessions after the freeze…"""
+PRICE_LOAD = 1.5
+"""… or some consultant's sessions after the freeze grow by this factor (and by 3 or more)."""
+
+
+def coverage_price(baseline: Plan, plan: Plan, freeze: date) -> list[str]:
+    """Why keeping every need covered costs far more than the baseline (Russian; empty when it
+    does not): travel, sessions added, one person's load."""
+    out = []
+    base_km, km = baseline.score.get("travel_km", 0), plan.score.get("travel_km", 0)
+    if base_km and km > PRICE_TRAVEL * base_km:
+        out.append(f"поездки {km:,.0f} км против {base_km:,.0f} в базовом плане (×{km / base_km:.1f})"
+                   .replace(",", "\u00a0"))
+    later = [s for s in baseline.sessions if s.start.date() >= freeze]
+    added = int(plan.meta.get("replan", {}).get("added", 0)) if isinstance(plan.meta, dict) else 0
+    if later and added > PRICE_SESSIONS * len(later):
+        out.append(f"добавлено {added} консультаций к {len(later)} после даты заморозки")
+    before = Counter(s.consultant for s in later)
+    after = Counter(s.consultant for s in plan.sessions if s.start.date() >= freeze)
+    for c, n in sorted(after.items()):
+        was = before.get(c, 0)
+        if n >= was + 3 and n > PRICE_LOAD * was:
+            out.append(f"у консультанта {c} {n} консультаций после даты заморозки вместо {was}")
+    return out
+
+
+def replan_options(instance: Instance, baseline: Plan, freeze: date, opts: SolveOptions | None = None,
+                   scenario_name: str = "", topic_first_day: dict[str, date] | None = None,
+                   stable_share: float = 0.4) -> ReplanOptions:
+    """The coverage option, and, when its price is high (`coverage_price`), the stable one too
+    (it gets `stable_share` of the time limit; the coverage option the rest)."""
+    opts = opts or SolveOptions()
+    first = dataclasses.replace(opts, time_limit=opts.time_limit * (1 - stable_share))
+    plan = replan(instance, baseline, freeze, first, scenario_name, topic_first_day)
+    price = coverage_price(baseline, plan, freeze)
+    if not price:
+        return ReplanOptions(plan, None, [])
+    say = opts.progress or (lambda _m: None)
+    say("Покрытие всех потребностей обходится дорого: " + "; ".join(price) + ". Считаю стабильный вариант…")
+    second = dataclasses.replace(opts, time_limit=max(2.0, opts.time_limit * stable_share))
+    stable = replan(instance, baseline, freeze, second, scenario_name, topic_first_day, stable=True)
+    return ReplanOptions(plan, stable, price)
 
 
 def continue_baseline(future: list[Session], pending: list[Pending]) -> None:

@@ -107,7 +107,8 @@ def programme_weighted(instance: Instance, m: dict[str, float]) -> float:
     rules, w = instance.settings.rules, instance.settings.weights
     total = 0.0
     if w.relevant_attendance:
-        total += -w.relevant_attendance * m["relevant_attendance"] + w.onsite_visit * m["onsite_visits"]
+        total += (-w.relevant_attendance * m["relevant_attendance"] + w.onsite_visit * m["onsite_visits"]
+                  + w.online_session * m["online_sessions"])
     if rules.hold_every_topic:
         total += w.unheld_topic * (m["topics_usable"] - m["topics_held"])
     if rules.max_gap_months > 0:

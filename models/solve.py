@@ -6,6 +6,7 @@ elapsed) goes to the `progress` callable, in Russian.
 
 from __future__ import annotations
 
+import random
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -17,9 +18,9 @@ from ortools.sat.python import cp_model
 
 from models.construct import construct_groups, is_programme
 from models.consultation import ConsultationModel, ModelOptions, MonthSolution
-from models.cp_domains import domain_max, fixed_domains, narrowed_domains, status_name
+from models.cp_domains import Neighbourhoods, domain_max, fixed_domains, narrowed_domains, status_name
 from models.dates import Pending, expand_groups, expand_groups_keeping, place_on_days
-from models.domain import Instance, Plan, Session
+from models.domain import Instance, Plan, Session, Stage
 from models.greedy import greedy_groups
 from models.programme import explain_programme
 from models.relaxation import fixed_choice, month_free_relaxation
@@ -222,13 +223,16 @@ def solve_consultations(
 
     # Phase 2a/2b (plain solve only): the month-free relaxation proves a lower bound and
     # picks schools' topics; the full model then lays that choice out over the months.
-    lower, start = None, None
+    lower, start, polished = None, None, False
     if model_options is None and opts.relaxation and is_programme(cm):
         # The programme: the relaxation proves the bound; its choice is no start (laying out
         # 15 topics a school over months is the hard part), the construction is.
         lower = _relaxation_bound(cm, best1, max(1.0, time_left()), opts, say, report)
-        if hint_source == "construction" and cand_objective is not None:
-            start = (cand_objective, hint)  # the plan in hand: the search must beat it
+        if cand_objective is not None and hint is candidate:
+            # The plan in hand, polished topic by topic until the time is up: the answer.
+            hint, value = _polish(cm, hint, cand_objective, objective, coverage, best1,
+                                  time.monotonic() + time_left(), opts, say, report)
+            start, polished = (value, hint), True
     elif model_options is None and opts.relaxation:
         lower, start = _relaxed_start(cm, best1, max(1.0, time_left()), opts, say, report)
         if start is not None:
@@ -242,9 +246,12 @@ def solve_consultations(
     # < 0.8 GB in 2a/2b, and it improved on 2b's plan by nothing in those runs; on 1 000
     # schools (250 k) it would not fit 2 GiB. Above this size 2b's plan is the answer.
     too_large = len(model.proto.variables) > LARGE_FULL_MODEL
-    if start is not None and lower is not None and (gap(start[0], lower) <= opts.relative_gap or too_large):
+    if start is not None and lower is not None and (gap(start[0], lower) <= opts.relative_gap or too_large
+                                                    or polished):
         if gap(start[0], lower) <= opts.relative_gap:
             say(f"  разрыв с нижней оценкой {100 * gap(start[0], lower):.2f}% — план доказанно близок к лучшему")
+        elif polished:
+            say(f"  разрыв с нижней оценкой {100 * gap(start[0], lower):.2f}%")
         else:
             say(f"  разрыв с нижней оценкой {100 * gap(start[0], lower):.2f}%; модель велика для полного поиска"
                 f" ({len(model.proto.variables)} переменных) — беру этот план")
@@ -360,6 +367,55 @@ def _relaxed_start(cm: ConsultationModel, best1: int, budget: float, opts: Solve
         return rel.bound, None
     say(f"  план: {num(solver.objective_value)}, {solver.wall_time:.1f} с")
     return rel.bound, (solver.objective_value, {v.index: solver.value(v) for v in _all_vars(cm)})
+
+
+POLISH_TOPICS = 3
+"""Topics a neighbourhood of the programme's polish frees (their months, sessions, schools)."""
+POLISH_SECONDS = 0.5
+"""Seconds at most for one neighbourhood of the polish."""
+
+
+def _polish(cm: ConsultationModel, values: dict[int, int], value: float, objective, coverage, best1: int,
+            deadline: float, opts: SolveOptions, say: Progress, report: SolveReport) -> tuple[dict[int, int], float]:
+    """The programme's phase 2c: a large-neighbourhood search on the constructed plan. Each
+    neighbourhood frees every attendance and session count of POLISH_TOPICS random topics
+    (other than verification) in every month and holds the rest of the plan; CP-SAT
+    re-times and re-fills those topics best (at most POLISH_SECONDS), and a plan no worse is
+    kept. On Kuzbass this gained 3–7 % in 8 s, where CP-SAT's own search on the full model
+    did not improve on the construction in 10 s. Returns the best values and objective."""
+    model = cm.model
+    by_topic: dict[str, set[int]] = defaultdict(set)
+    for (s, t, m), var in cm.attend.items():
+        by_topic[t].add(var.index)
+    for (t, c, m, mun), var in cm.count.items():
+        by_topic[t].add(var.index)
+    topics = sorted(t for t in by_topic if cm.inst.topics[t].stage != Stage.VERIFICATION)
+    if not topics or time.monotonic() >= deadline:
+        return values, value
+    say("Фаза 2в: улучшаю план по темам…")
+    rng = random.Random(opts.seed)
+    model.add(coverage >= best1)
+    model.minimize(objective)
+    decisions = [v.index for v in _all_vars(cm)]
+    nb = Neighbourhoods(model, decisions, values)
+    t0, tried, start = time.monotonic(), 0, value
+    try:
+        while (left := deadline - time.monotonic()) > 0.1:
+            tried += 1
+            group = rng.sample(topics, min(POLISH_TOPICS, len(topics)))
+            nb.move(set().union(*(by_topic[t] for t in group)), values)
+            _set_hint(cm, values)
+            solver = _solver(min(POLISH_SECONDS, left), opts)
+            solver.parameters.max_time_in_seconds = min(POLISH_SECONDS, left)
+            status = solver.solve(model)
+            if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) and solver.objective_value <= value:
+                values, value = dict(enumerate(solver.response_proto.solution)), solver.objective_value
+    finally:
+        nb.restore()
+        model.clear_hints()
+    report.phases.append(PhaseResult("polish", "FEASIBLE", value, None, round(time.monotonic() - t0, 2)))
+    say(f"  план: {num(value)} (было {num(start)}), окрестностей {tried}, {time.monotonic() - t0:.1f} с")
+    return values, value
 
 
 PROGRAMME_BOUND_SHARE = 0.35

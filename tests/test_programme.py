@@ -212,14 +212,15 @@ def test_a_topic_that_cannot_be_held_is_listed_with_its_reason(tmp_path):
 def test_depth_gives_a_school_every_relevant_topic_its_months_allow(tmp_path):
     # Three topics for S1's risk, two open months, two sessions a month: with the gain the
     # school attends all three; without it (classic) only what coverage needs. (One school
-    # alone: each session costs 20, its attendance 2 and the busiest consultant's load 40, so
-    # the gain must exceed 62 to pay for it; with 20 schools in a webinar 50 is plenty.)
+    # alone: each session costs 20, a webinar's time 30, its attendance 2 and the busiest
+    # consultant's load 40, so the gain must exceed 92 to pay for it; with 20 schools in a
+    # webinar 50 is plenty.)
     tables = dict(topics=[TV, topic("T1"), topic("T2"), topic("T3")],
                   consultants=[consultant("C1", topics="TV;T1;T2;T3")], schools=[school("S1")])
     horizon = dict(start="2022-03-01", end="2022-04-30")
     classic = solve(load(tmp_path / "a", settings(**horizon), **tables))
     assert classic.score["relevant_attendance"] == 1
-    instance = load(tmp_path / "b", settings(relevant=100, **horizon), **tables)
+    instance = load(tmp_path / "b", settings(relevant=150, **horizon), **tables)
     plan = solve(instance)
     assert sorted(s.topic for s in plan.sessions) == ["T1", "T2", "T3"]
     assert plan.score["relevant_attendance"] == 3
@@ -302,7 +303,7 @@ def test_onsite_visits_per_month_are_limited(tmp_path):
 def test_sessions_are_spread_over_the_months(tmp_path):
     # Four topics for S1, two months, up to four a month: with the spread term the busiest
     # month holds two, not four. (The gain pays for a one-school session: see above.)
-    instance = load(tmp_path, settings(gap=1, relevant=100, start="2022-03-01", end="2022-04-30").replace(
+    instance = load(tmp_path, settings(gap=1, relevant=150, start="2022-03-01", end="2022-04-30").replace(
         "school_max_sessions_per_month = 2", "school_max_sessions_per_month = 4"),
         [TV, topic("T1"), topic("T2"), topic("T3"), topic("T4")],
         [consultant("C1", topics="TV;T1;T2;T3;T4")], [school("S1")])

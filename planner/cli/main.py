@@ -60,9 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_template)
 
     # Each command module registers its own subcommands; the order is that of `planner --help`.
+    # `planner serve` / `planner users` start the web front door: its command module is the one
+    # thing of it the command line imports (tests/test_layout.py, COMMAND_ENTRIES).
     from planner.cli import calendars, documents, replan, roadmap, solve
+    from planner.web import cli as web
 
-    for module in (solve, roadmap, calendars, documents, replan):
+    for module in (solve, roadmap, calendars, documents, replan, web):
         module.register(sub)
     return parser
 

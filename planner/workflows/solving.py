@@ -15,7 +15,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from models.domain import VERIFICATION_NEED, Instance, Plan
+from models.calendar_days import month_of
+from models.domain import VERIFICATION_NEED, Instance, Plan, Stage
 from models.problems import InputError, Problem
 from models.score import load_by_month
 from models.solve import SolveOptions, gap, num, solve_consultations
@@ -177,7 +178,42 @@ def plan_summary(instance: Instance, plan: Plan) -> str:
             lines.append(f"    {n} × {reason} ({', '.join(examples)}{more})")
     else:
         lines.append("  Непокрытых потребностей нет: каждый риск каждой школы закрыт.")
+    lines += programme_lines(instance, plan)
     return "\n".join(lines)
+
+
+def programme_lines(instance: Instance, plan: Plan) -> list[str]:
+    """The programme's measures, last in the summary: what a working group checks before it
+    signs (topics held, consultations through the year, gaps, depth, onsite load), then the
+    programme's exceptions with their reasons."""
+    sc = plan.score
+    if "topics_usable" not in sc:
+        return []
+    rules = instance.settings.rules
+    per_month = Counter(month_of(s.start.date()) for s in plan.sessions
+                        if s.topic in instance.topics and instance.topics[s.topic].stage != Stage.VERIFICATION)
+    months = ", ".join(f"{m[5:]}.{m[:4]}: {per_month.get(m, 0)}" for m in instance.calendar.open_months)
+    lines = [
+        "  Программа:",
+        f"    темы проводятся: {sc['topics_held']} из {sc['topics_usable']} полезных школам",
+        f"    консультаций (кроме верификации) по месяцам: {months};"
+        f" в самом загруженном месяце {100 * float(sc['busiest_month_share']):.0f}%",
+        f"    самый долгий перерыв у школы после верификации: {sc['longest_gap']} мес."
+        + (f" (допустимо {rules.max_gap_months})" if rules.max_gap_months else ""),
+        f"    консультаций по рискам школы: в среднем {float(sc['relevant_per_school']):.1f} на школу",
+        f"    выездов одного консультанта в месяц: не больше {sc['max_onsite_per_month']}",
+    ]
+    for u in plan.unheld_topics:
+        title = instance.topics[u.topic].title if u.topic in instance.topics else u.topic
+        lines.append(f"    не проводится {u.topic} «{_short(title)}»: {u.reason}")
+    for g in plan.support_gaps:
+        what = "визит верификации позже срока" if g.kind == "late_verification" else "перерыв"
+        lines.append(f"    {instance.school_label(g.school)}: {what} ({', '.join(g.months)}) — {g.reason}")
+    return lines
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _solver_outcome(plan: Plan) -> str:
