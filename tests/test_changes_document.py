@@ -20,6 +20,7 @@ from helpers import run_cli
 from models.solve import SolveOptions, solve_consultations
 from planner.exports.changes_docx import CHANGES_HEADER, changes_docx
 from planner.exports.plan_io import plan_json_text, read_plan
+from planner.exports.report_html import report_html
 
 SCENARIO = "Неверова Н. С. недоступна с мая"
 
@@ -72,8 +73,10 @@ def test_changes_document_shows_both_options_when_the_replan_recorded_them(insta
     plan = replan_of(baseline)
     plan.meta["replan"]["options"] = {
         "chosen": "coverage", "price": ["консультаций 169 вместо 164"],
-        "coverage": {"coverage_share": 1.0, "unmet": 0, "travel_km": 9318, "sessions": 169},
-        "stability": {"coverage_share": 0.98, "unmet": 4, "travel_km": 3900, "sessions": 150},
+        "coverage": {"coverage_share": 1.0, "unmet": 0, "travel_km": 9318, "sessions": 169, "topics_held": 45,
+                     "topics_usable": 45},
+        "stability": {"coverage_share": 0.98, "unmet": 4, "travel_km": 3900, "sessions": 150, "topics_held": 43,
+                      "topics_usable": 45},
     }
     d = docx.Document(io.BytesIO(changes_docx(instance, baseline, plan)))
     options = next(t for t in d.tables if t.rows[0].cells[0].text == "Показатель"
@@ -81,6 +84,13 @@ def test_changes_document_shows_both_options_when_the_replan_recorded_them(insta
     got = {r[0]: r[1:] for r in texts(options)[1:]}
     assert got["Непокрытых потребностей"] == ["0", "4"]
     assert got["Поездки, км"] == ["9 318", "3 900"]
+    assert got["Тем программы проведено"] == ["45 из 45", "43 из 45"]
+    assert any(p.text == "Сохранить покрытие всех потребностей обходится дорого: консультаций 169 вместо 164."
+               for p in d.paragraphs)
+    # The report shows them too.
+    page = report_html(instance, plan).decode("utf-8")
+    table = re.search(r'<table class="data" id="options-table">(.*?)</table>', page, re.DOTALL).group(1)
+    assert "покрытие всех потребностей — выбран" in table and "43 из 45" in table
 
 
 def test_planner_replan_writes_changes_docx_beside_changes_md(tmp_path):

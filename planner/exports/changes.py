@@ -279,7 +279,7 @@ OPTION_FIGURES = (
     ("cancelled", "из них отменено", str),
     ("max_load_after_freeze", "Наибольшая нагрузка консультанта после заморозки", str),
     ("relevant_per_school", "Консультаций по своим рискам на школу", lambda v: f"{float(v):.1f}".replace(".", ",")),
-    ("topics_held", "Тем программы проведено", str),
+    ("topics_held", "Тем программы проведено", str),  # «43 из 45» with topics_usable: `replan_options_rows`
     ("support_gaps", "Перерывов в сопровождении", str),
 )
 """The figures of `meta.replan.options` (a replan that also computed the stable alternative), in words."""
@@ -299,5 +299,20 @@ def replan_options_rows(plan: Plan) -> list[tuple[str, list[str]]]:
     rows = [("", [OPTION_TITLES[o] + (" — выбран" if o == chosen else "") for o in present])]
     for key, label, fmt in OPTION_FIGURES:
         if any(key in options[o] for o in present):
-            rows.append((label, [fmt(options[o][key]) if key in options[o] else "—" for o in present]))
+            cells = [fmt(options[o][key]) if key in options[o] else "—" for o in present]
+            if key == "topics_held":
+                cells = [f"{c} из {options[o]['topics_usable']}" if "topics_usable" in options[o] else c
+                         for c, o in zip(cells, present, strict=True)]
+            rows.append((label, cells))
     return rows
+
+
+def replan_options_price(plan: Plan) -> str:
+    """Why the replan also computed the stable option («покрытие обходится дорого: …»), or ""."""
+    meta = plan.meta.get("replan") if isinstance(plan.meta, dict) else None
+    options = meta.get("options") if isinstance(meta, dict) else None
+    price = options.get("price") if isinstance(options, dict) else None
+    if not price:
+        return ""
+    items = "; ".join(str(x) for x in price) if isinstance(price, list) else str(price)
+    return f"Сохранить покрытие всех потребностей обходится дорого: {items}."

@@ -16,7 +16,14 @@ import io
 from docx import Document
 
 from models.domain import VERIFICATION_NEED, Instance, Plan
-from planner.exports.changes import Change, moment_text, plan_changes, replan_options_rows, schools_lines
+from planner.exports.changes import (
+    Change,
+    moment_text,
+    plan_changes,
+    replan_options_price,
+    replan_options_rows,
+    schools_lines,
+)
 from planner.exports.documents_common import (
     date_text,
     key_figures,
@@ -64,6 +71,8 @@ def changes_docx(instance: Instance, baseline: Plan, plan: Plan) -> bytes:
     options = replan_options_rows(plan)
     if options:
         heading(doc, "Варианты перепланирования")
+        if replan_options_price(plan):
+            paragraph(doc, replan_options_price(plan), space_after=6)
         n = len(options[0][1])
         write_table(doc, ("Показатель", *options[0][1]), [Row([[label], *([c] for c in cells)])
                                                          for label, cells in options[1:]],

@@ -32,7 +32,13 @@ from plotly.offline import get_plotlyjs
 
 from models.calendar_days import month_first_day, month_last_day
 from models.domain import VERIFICATION_NEED, Format, Instance, Plan, Stage
-from planner.exports.changes import moment_text, plan_changes, schools_lines
+from planner.exports.changes import (
+    moment_text,
+    plan_changes,
+    replan_options_price,
+    replan_options_rows,
+    schools_lines,
+)
 from planner.exports.documents_common import (
     MONTHS_NOMINATIVE,
     baseline_figures,
@@ -158,6 +164,7 @@ main { padding:0 32px 32px; max-width:1400px; }
 section { background:#fff; border:1px solid var(--line); border-radius:6px; margin:18px 0; padding:14px 18px;
           min-width:0; }
 section h2 { margin:0 0 6px; font-size:19px; }
+section h3 { margin:12px 0 6px; font-size:16px; }
 p.note { margin:0 0 8px; color:var(--muted); font-size:14px; }
 .cards { display:grid; grid-template-columns:repeat(auto-fill, minmax(200px, 1fr)); gap:12px; }
 .card { border:1px solid var(--line); border-radius:6px; padding:10px 12px; background:#fbfcfe; }
@@ -862,9 +869,15 @@ def _changes(instance: Instance, plan: Plan) -> str:
     )
     freeze = plan.freeze_before
     since = f" (с {date_text(freeze)})" if freeze else ""
+    options = replan_options_rows(plan)
+    both = ""
+    if options:
+        both = (f"<h3>Варианты перепланирования</h3><p>{html.escape(replan_options_price(plan))}</p>"
+                + _table(["Показатель", *options[0][1]], [[label, *cells] for label, cells in options[1:]],
+                         table_id="options-table") + "<h3>Изменённые консультации</h3>")
     return _section(
         "changes",
-        f"<p>Изменено консультаций относительно прежнего плана{since}: {len(changes)}"
+        both + f"<p>Изменено консультаций относительно прежнего плана{since}: {len(changes)}"
         f" ({html.escape(head)}).</p>" + table,
         "Школы — каждая со своим муниципальным образованием; «+» — школа добавлена, «−» — снята.",
     )
