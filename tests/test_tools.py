@@ -23,3 +23,10 @@ def test_a_synthetic_instance_loads_with_the_contracts_columns(tmp_path):
     assert len(instance.consultants) >= 16
     header = (folder / "schools.csv").read_text(encoding="utf-8-sig").splitlines()[0]
     assert header.split(",") == ["id", "name", "municipality", "risks", "priority", "verified_on", "curator", "note"]
+
+
+def test_the_benchmark_plans_kuzbass_with_the_commands_default_limit():
+    from planner.tools.benchmark import DEFAULT_SOLVE
+    from planner.workflows.solving import DEFAULT_TIME_LIMIT
+
+    assert DEFAULT_SOLVE == DEFAULT_TIME_LIMIT

@@ -23,7 +23,10 @@ from models.solve import SolveOptions, gap, num, solve_consultations
 from models.validate import Violation, validate
 from planner.exports.plan_io import creation_stamp, plan_csv_text, plan_json_text, read_plan, write_bundle
 
-DEFAULT_TIME_LIMIT = 20.0
+DEFAULT_TIME_LIMIT = 10.0
+"""Seconds for the solver of `planner solve`: the programme's construction, bound (2a) and
+polish (2c) and the date phase. On Kuzbass the whole command, files included, then takes
+about 15 s on the 2-core machine (docs/benchmark.md)."""
 DEFAULT_WORKERS = 8
 
 
