@@ -230,7 +230,11 @@ def _journey(server: Server, workbooks: dict[str, Path], wide: Tab, phone: Tab) 
     assert got.value.suggested_filename == "appendix.docx"
     table = docx.Document(got.value.path()).tables[0]
     month_rows = [r for r in table.rows[1:] if len({c.text for c in r.cells}) == 1]
-    assert len(table.rows) - 1 - len(month_rows) == sessions
+    # The whole programme by month: one row per topic and consultant in a month, and a month's
+    # verification visits (topic TV) in one row.
+    groups = {(s["start"][:7], s["topic"], s["consultant"]) for s in plan["sessions"] if s["topic"] != "TV"}
+    visit_months = {s["start"][:7] for s in plan["sessions"] if s["topic"] == "TV"}
+    assert len(table.rows) - 1 - len(month_rows) == len(groups) + len(visit_months)
     page.locator("#calendars summary").click()
     link = page.locator(f"#calendars a[data-file='consultant-{busiest}.ics']")
     with page.expect_download() as got:

@@ -2,7 +2,8 @@
 
 `replan_files`: instance (+ scenario) + baseline plan + freeze date → a new plan that keeps
 the past and moves as little as possible; writes the same files as `solve` plus `changes.md`,
-the change report a coordinator sends round (`change_report`).
+the change report a coordinator sends round (`change_report`), and the same as a Word document,
+`changes.docx` (`planner.exports.changes_docx`).
 `compare_table`: key figures of several plans side by side.
 """
 
@@ -18,7 +19,8 @@ from models.problems import InputError, Problem
 from models.replan import replan_options, sessions_changed
 from models.solve import SolveOptions, num
 from planner.exports.calendars import carry_calendar_history
-from planner.exports.documents_common import natural_key
+from planner.exports.changes_docx import CHANGES_FILE, changes_docx
+from planner.exports.documents_common import BASELINE_FIGURES, key_figures, natural_key
 from planner.exports.plan_io import creation_stamp, plan_json_text, read_plan, write_bundle
 from planner.inputs.scenario import Scenario, apply_scenario, read_scenario
 from planner.workflows.solving import (
@@ -271,6 +273,7 @@ def replan_outputs(instance: Instance, baseline: Plan, opts: SolveOptions, *, sc
     plan(s) → every output and changes.md, in memory (with both options when coverage is
     expensive: see `replan_files`). `instance_path` and `scenario_path` are recorded in the
     plan's meta as given."""
+    before = {f.key: f.value for f in key_figures(instance, baseline)}  # before the scenario changes it
     if isinstance(freeze, str):
         freeze = _freeze_date(freeze) if freeze else None
     if freeze is None and scenario is not None:
@@ -285,7 +288,7 @@ def replan_outputs(instance: Instance, baseline: Plan, opts: SolveOptions, *, sc
     found = replan_instance(instance, baseline, freeze, opts, scenario_name=scenario.name if scenario else "",
                             prefer=prefer, instance_path=instance_path,
                             scenario_path=scenario_path if scenario is not None else None,
-                            baseline_name=baseline_name)
+                            baseline_name=baseline_name, before=before)
     plans, chosen, options = found.plans, found.chosen, found.options
     plan = plans[chosen]
     files = output_files(instance, plan, calendars=calendars, documents=documents, fork=fork)
@@ -293,6 +296,8 @@ def replan_outputs(instance: Instance, baseline: Plan, opts: SolveOptions, *, sc
         if other is not None and option != chosen:
             files[f"plan-{option}.json"] = plan_json_text(other)
     files["changes.md"] = change_report(instance, baseline, plan, plans)
+    if documents:
+        files[CHANGES_FILE] = changes_docx(instance, baseline, plan)
     return ReplanOutputs(instance, plan, freeze, files, options)
 
 
@@ -310,10 +315,14 @@ class ReplanResult:
 def replan_instance(instance: Instance, baseline: Plan, freeze: date, opts: SolveOptions, *,
                     scenario_name: str = "", prefer: str = "coverage", held: frozenset[str] | set[str] = frozenset(),
                     instance_path: str | Path | None = None, scenario_path: str | Path | None = None,
-                    baseline_name: str = "plan.json") -> ReplanResult:
+                    baseline_name: str = "plan.json", before: dict | None = None) -> ReplanResult:
     """The replan itself, in memory: the (changed) instance, the baseline and the freeze date →
     the coverage option and, when coverage is expensive, the stable one, both checked.
-    `held`: ids of later baseline sessions kept exactly (pinned or edited by hand)."""
+    `held`: ids of later baseline sessions kept exactly (pinned or edited by hand). `before`:
+    the baseline's key figures against the instance before the scenario (the documents show
+    each figure against them); without it, against `instance`."""
+    if before is None:
+        before = {f.key: f.value for f in key_figures(instance, baseline)}
     unknown = sorted({s.topic for s in baseline.sessions if s.topic not in instance.topics}
                      | {s.consultant for s in baseline.sessions if s.consultant not in instance.consultants})
     if unknown:
@@ -333,6 +342,7 @@ def replan_instance(instance: Instance, baseline: Plan, freeze: date, opts: Solv
             plan.meta["scenario_path"] = str(scenario_path)
         plan.meta["created"] = creation_stamp(instance)  # newer than the baseline's: its calendars' events are
         carry_calendar_history(instance, baseline, plan)  # who was dropped from what; activities' SEQUENCE
+        plan.meta[BASELINE_FIGURES] = before  # each document sets its figures against these
         plans[option] = checked(linked, plan, roadmap, instance_path)
     chosen = prefer if plans[prefer] is not None else "coverage"
     if prefer != chosen:
