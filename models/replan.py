@@ -33,6 +33,8 @@ from models.domain import VERIFICATION_NEED, Instance, Plan, Session, Stage, Unm
 from models.programme import explain_programme
 from models.score import score_plan
 from models.solve import SolveOptions, solve_consultations
+from models.unmet import explain_unmet
+from models.validate import validate
 
 
 @dataclass
@@ -90,14 +92,62 @@ def replan(instance: Instance, baseline: Plan, freeze: date, opts: SolveOptions 
         no_new_sessions=stable,
     )
 
-    plan, _report = solve_consultations(instance, opts, options, pinned=history, preferred=lambda pending: continue_baseline(future, pending),
-                                        hint_plan=baseline, topic_first_day=topic_first_day, keep_schools_of=future)
+    plan, report = solve_consultations(instance, opts, options, pinned=history, preferred=lambda pending: continue_baseline(future, pending),
+                                       hint_plan=baseline, topic_first_day=topic_first_day, keep_schools_of=future)
+    if report.month_solution is None and future:
+        # Nothing found in the time (a loaded machine, a short limit): the plan used to keep
+        # only the history, every later session cancelled. Keep what still fits instead.
+        plan = _fallback(instance, baseline, freeze, plan)
     plan = finish_replan(instance, baseline, plan, freeze, scenario_name)
     plan.meta["replan"]["option"] = "stability" if stable else "coverage"
     if held:
         plan.meta["replan"]["held"] = sorted(s.id for s in history if s.id in held)
     if stable:
         plan.unmet = [_stable_reason(instance, baseline, plan, u, freeze) for u in plan.unmet]
+    return plan
+
+
+FALLBACK_NOTE = ("решатель не нашёл нового плана за отведённое время: оставлено то, что из базового плана ещё"
+                 " возможно; увеличьте --time-limit, чтобы закрыть больше потребностей")
+
+
+def keep_what_still_fits(instance: Instance, baseline: Plan, freeze: date) -> list[Session]:
+    """The baseline's sessions that the changed instance still allows: history as it was;
+    later sessions that break a rule dropped, and schools that break one taken out of theirs
+    (a school's rule: its monthly limit, a prerequisite, …), one round of the validator at a
+    time, until no later session breaks a rule. The fallback of a replan whose search found
+    nothing in its time: the plan then still holds everything that can be held."""
+    sessions = list(baseline.sessions)
+    for _ in range(len(sessions) + 1):
+        probe = Plan(baseline.instance, "FEASIBLE", None, None, 0.0, sessions, [],
+                     meta={"replan": {"freeze_before": freeze.isoformat()}})
+        by_id = {s.id: s for s in sessions}
+        drop: set[str] = set()
+        strip: dict[str, set[str]] = defaultdict(set)
+        for v in validate(instance, probe):
+            s = by_id.get(v.session or "")
+            if s is None or s.start.date() < freeze:
+                continue
+            if v.school is not None and v.school in s.schools and len(s.schools) > 1:
+                strip[s.id].add(v.school)
+            else:
+                drop.add(s.id)
+        if not drop and not strip:
+            return sessions
+        sessions = [s if s.id not in strip else dataclasses.replace(
+                        s, schools=tuple(x for x in s.schools if x not in strip[s.id]))
+                    for s in sessions if s.id not in drop]
+    return sessions
+
+
+def _fallback(instance: Instance, baseline: Plan, freeze: date, failed: Plan) -> Plan:
+    """The replan's answer when its search found nothing: `keep_what_still_fits`, explained."""
+    plan = Plan(instance.name, "FEASIBLE", None, None, failed.solve_seconds,
+                keep_what_still_fits(instance, baseline, freeze), [], meta=dict(failed.meta))
+    plan.meta["fallback"] = FALLBACK_NOTE
+    plan.unmet = explain_unmet(instance, plan, free_from=freeze)
+    plan.score = score_plan(instance, plan)
+    plan.objective = float(plan.score["weighted_total"])
     return plan
 
 

@@ -224,6 +224,9 @@ def _solver_outcome(plan: Plan) -> str:
     """What the solver's figures mean, in words: objective and bound, or, for a replan whose
     answer is its repair of the baseline (the full model's bound is then not computed), whether
     that repair was proven the best for the touched schools or was taken for lack of time."""
+    meta = plan.meta if isinstance(plan.meta, dict) else {}
+    if meta.get("fallback"):
+        return f"{meta['fallback']} (целевая функция {num(plan.objective)})"
     if plan.objective is None:
         return "решение не найдено"
     figures = f"целевая функция {num(plan.objective)}, граница {num(plan.bound)}"
