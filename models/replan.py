@@ -283,7 +283,7 @@ def finish_replan(instance: Instance, baseline: Plan, plan: Plan, freeze: date, 
         if old is None:
             sessions.append(s)
             summary.added += 1 if s.start.date() >= freeze else 0
-            changes.append(_change("added", s, None))
+            changes.append(change_record("added", s, None))
             continue
         seen.add(s.id)
         same = (old.start, old.end, old.schools, old.municipality, old.consultant, old.topic) == \
@@ -295,13 +295,13 @@ def finish_replan(instance: Instance, baseline: Plan, plan: Plan, freeze: date, 
         else:
             sessions.append(dataclasses.replace(s, sequence=old.sequence + 1))
             summary.moved += 1
-            changes.append(_change("moved", s, old))
+            changes.append(change_record("moved", s, old))
     cancelled = [c for c in baseline.cancelled if c.id not in seen]
     for old in baseline.sessions:
         if old.id in future_ids and old.id not in seen:
             cancelled.append(dataclasses.replace(old, sequence=old.sequence + 1))
             summary.cancelled += 1
-            changes.append(_change("cancelled", None, old))
+            changes.append(change_record("cancelled", None, old))
     plan.sessions = sorted(sessions, key=lambda s: (s.start, s.consultant, s.topic))
     plan.cancelled = sorted(cancelled, key=lambda s: (s.start, s.id))
     plan.unheld_topics, plan.support_gaps = explain_programme(instance, plan, free_from=freeze)
@@ -320,7 +320,8 @@ def finish_replan(instance: Instance, baseline: Plan, plan: Plan, freeze: date, 
     return plan
 
 
-def _change(kind: str, new: Session | None, old: Session | None) -> dict:
+def change_record(kind: str, new: Session | None, old: Session | None) -> dict:
+    """One entry of `meta.changes`: a session added, moved (or its schools changed) or cancelled."""
     ref = new or old
     assert ref is not None
     return {

@@ -14,7 +14,7 @@ import dataclasses
 import json
 from datetime import date
 
-from helpers import BASE_TOML, MUNICIPALITIES, run_cli, write_instance
+from helpers import BASE_TOML, MUNICIPALITIES, run_cli, starve, write_instance
 from models.calendar_days import DateRange
 from models.domain import Instance
 from models.replan import coverage_price, replan_options
@@ -116,7 +116,6 @@ def test_a_replan_that_finds_nothing_keeps_what_still_fits(tmp_path, monkeypatch
     # The search given no time (seen on a loaded machine at the default limit): the plan used
     # to keep only the history and cancel every later session. Now the baseline's later
     # sessions that the change still allows are kept; the rest is named as unmet.
-    from ortools.sat.python import cp_model
 
     consultants = [{**CONSULTANTS[0], "topics": "TV;TB;TC"}, CONSULTANTS[1]]
     topics = TOPICS + [{**TOPICS[1], "id": "TC", "title": "Вебинар по R03", "risks": "R03", "months": "2022-06"}]
@@ -127,13 +126,7 @@ def test_a_replan_that_finds_nothing_keeps_what_still_fits(tmp_path, monkeypatch
     baseline, _ = solve_consultations(instance, OPTS)
     assert sorted(s.topic for s in baseline.sessions) == ["TA", "TC"]
 
-    class NoTime(cp_model.CpSolver):
-        def solve(self, model, *args):
-            if any(v.name.startswith("attend[") for v in model.proto.variables):  # the month model only
-                self.parameters.max_time_in_seconds = 0.0
-            return super().solve(model, *args)
-
-    monkeypatch.setattr(cp_model, "CpSolver", NoTime)
+    starve(monkeypatch, "attend[")  # the month model only
     changed = _without(instance, "C2")
     found = replan_options(changed, baseline, FREEZE, OPTS)
     plan = found.coverage

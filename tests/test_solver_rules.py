@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from helpers import BASE_TOML, CONSULTANTS, MUNICIPALITIES, TOPICS, write_instance
+from helpers import BASE_TOML, CONSULTANTS, MUNICIPALITIES, TOPICS, starve, write_instance
 from models.calendar_days import month_of
 from models.domain import Format, Instance, Plan, Session
 from models.solve import SolveOptions, solve_consultations
@@ -405,15 +405,8 @@ def test_dates_without_time_still_place_every_session(tmp_path, monkeypatch):
     # The date phase's search given no time (a loaded machine, a short limit) found nothing,
     # and every session used to be dropped: a plan with none, called feasible. The first-fit
     # placement by the same day rules is the answer then.
-    from ortools.sat.python import cp_model
 
-    class NoTime(cp_model.CpSolver):
-        def solve(self, model, *args):
-            if any(v.name.startswith("placed[") for v in model.proto.variables):  # the date phase only
-                self.parameters.max_time_in_seconds = 0.0
-            return super().solve(model, *args)
-
-    monkeypatch.setattr(cp_model, "CpSolver", NoTime)
+    starve(monkeypatch, "placed[")  # the date phase only
     onsite = {**T1, "format": "onsite", "duration_min": "120", "capacity": "1"}
     inst, plan = solve(tmp_path, topics=[TV, onsite, topic("T2")], consultants=[consultant("C1", topics="TV;T1;T2")],
                        schools=[school("S1", priority=1), school("S2"), school("S3", verified_on="")])

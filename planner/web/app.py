@@ -94,6 +94,21 @@ class LoginRequired(Exception):
     pass
 
 
+async def json_options(request: Request, expected: str) -> dict[str, Any]:
+    """An API call's optional JSON body: {} when empty, else a JSON object; anything else is
+    a 422 that says what was `expected` (Russian, e.g. «{"time_limit": секунды}»)."""
+    body = await request.body()
+    if not body.strip():
+        return {}
+    try:
+        options = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise WebError(422, f"Тело запроса не читается как JSON (ожидается {expected}).") from None
+    if not isinstance(options, dict):
+        raise WebError(422, f"Тело запроса должно быть объектом JSON: {expected}.")
+    return options
+
+
 def is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
@@ -357,16 +372,7 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     @app.post("/api/v1/instances/{instance_id}/plans", status_code=202)
     async def api_solve(instance_id: str, request: Request, user: auth.User = Depends(api_editor)):
-        body = await request.body()
-        options: Any = {}
-        if body.strip():
-            try:
-                options = json.loads(body)
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                raise WebError(422, "Тело запроса не читается как JSON"
-                                    " (ожидается {\"time_limit\": секунды}).") from None
-            if not isinstance(options, dict):
-                raise WebError(422, "Тело запроса должно быть объектом JSON: {\"time_limit\": секунды}.")
+        options = await json_options(request, '{"time_limit": секунды}')
         conn = connect(config.data)
         try:
             row = find_instance(conn, instance_id)
@@ -403,7 +409,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     helpers = SimpleNamespace(config=config, WebError=WebError, loaded_instance=loaded_instance,
                               loaded_plan=loaded_plan, find_instance=find_instance, find_plan=find_plan, cache=cache,
                               page=page, page_user=page_user, page_editor=page_editor, api_user=api_user,
-                              api_editor=api_editor, dispatcher=dispatcher, file=_file)
+                              api_editor=api_editor, dispatcher=dispatcher, file=_file, json_options=json_options)
     version_routes.add_routes(app, helpers)
 
     @app.api_route("/api/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])

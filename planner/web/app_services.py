@@ -243,6 +243,12 @@ def option_titles() -> dict[str, str]:
     return OPTION_TITLES
 
 
+def change_counts(changes: list[dict]) -> dict[str, int]:
+    from planner.workflows.versions import change_counts as _counts
+
+    return _counts(changes)
+
+
 def plan_changes(a: Plan | None, b: Plan) -> list[dict]:
     from planner.workflows.versions import plan_changes as _changes
 

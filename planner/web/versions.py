@@ -259,7 +259,7 @@ def compare_rows(columns: list[tuple[svc.Instance, svc.Plan]], first: svc.Plan) 
         if n == 0:
             changed.append("—")
             continue
-        c = views.change_counts(svc.plan_changes(first, p))
+        c = svc.change_counts(svc.plan_changes(first, p))
         changed.append(f"{sum(c.values())} (перенесено {c['moved']}, отменено {c['cancelled']},"
                        f" добавлено {c['added']})")
     rows.append(("Изменено консультаций", changed))
@@ -468,16 +468,7 @@ def add_routes(app, h) -> None:  # noqa: C901 (one place for the routes of this 
 
     @app.post("/api/v1/plans/{plan_id}/publish")
     async def api_publish(plan_id: str, request: Request, user=Depends(h.api_editor)):
-        body = await request.body()
-        options: Any = {}
-        if body.strip():
-            try:
-                options = json.loads(body)
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                raise WebError(422, "Тело запроса не читается как JSON (ожидается {\"caldav\": true/false,"
-                                    " \"email\": true/false} или пусто).") from None
-            if not isinstance(options, dict):
-                raise WebError(422, "Тело запроса должно быть объектом JSON.")
+        options = await h.json_options(request, '{"caldav": true/false, "email": true/false} или пусто')
         conn = connect(config.data)
         try:
             row = h.find_plan(conn, plan_id)
@@ -596,7 +587,7 @@ def add_routes(app, h) -> None:  # noqa: C901 (one place for the routes of this 
         reports = []
         for r, (inst, p) in zip(rows[1:], cols[1:]):
             changes = svc.plan_changes(base_plan, p)
-            reports.append((r, views.change_counts(changes), party_report(inst, changes)))
+            reports.append((r, svc.change_counts(changes), party_report(inst, changes)))
         options = (cols[1][1].meta.get("replan") or {}).get("options") if isinstance(cols[1][1].meta, dict) else None
         versions = store.list_plans(conn, row_b["instance_id"])
         return h.page(request, "compare.html", rows=rows, figures=compare_rows(cols, base_plan), reports=reports,
@@ -626,7 +617,7 @@ def add_routes(app, h) -> None:  # noqa: C901 (one place for the routes of this 
         current = store.published(conn, row["instance_id"])
         previous = h.loaded_plan(store.get_plan(conn, current["plan_id"])) if current else None
         digests = svc.party_digests(instance, previous, h.loaded_plan(row))
-        counts = views.change_counts(svc.plan_changes(previous, h.loaded_plan(row)))
+        counts = svc.change_counts(svc.plan_changes(previous, h.loaded_plan(row)))
         return h.page(request, "publish.html", plan_row=row, instance_row=h.find_instance(conn, row["instance_id"]),
                       current=current, digests=digests, counts=counts, party_titles=PARTY_TITLES,
                       caldav=store.caldav_target(conn, row["instance_id"]),

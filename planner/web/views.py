@@ -395,13 +395,6 @@ def calendar_parties(instance: Instance, files: set[str]) -> dict[str, list[tupl
 # --- versions ------------------------------------------------------------------------------
 
 
-def change_counts(changes: list[dict]) -> dict[str, int]:
-    counts = {"moved": 0, "cancelled": 0, "added": 0}
-    for ch in changes:
-        counts[ch["kind"]] += 1
-    return counts
-
-
 def edit_texts(instance: Instance, plan: Plan, ops: list[dict]) -> list[str]:
     """Each edit by hand in words."""
     sessions = {s.id: s for s in (*plan.sessions, *plan.cancelled)}

@@ -33,7 +33,7 @@ from icalendar import STATUS, Calendar, Event, vCalAddress, vText
 
 from models.domain import Instance, Plan
 from models.problems import InputError, Problem
-from planner.calendar_sync.caldav_publish import cancelled_copy, event_fingerprint
+from planner.calendar_sync.caldav_publish import cancelled_copy, event_fingerprint, next_version
 from planner.exports.calendars import (
     MARKER,
     PARTY_KINDS,
@@ -148,20 +148,6 @@ def merge_events(wanted: list[Event], published: dict[str, Event]) -> list[Event
     return _Shared().merge(wanted, published)
 
 
-def next_version(wanted: Event, published: Event, fingerprint=event_fingerprint) -> Event | None:
-    """None when the published event already says the same; else `wanted`, its SEQUENCE above
-    the published one's when it is not already."""
-    ours, theirs = _sequence(wanted), _sequence(published)
-    if fingerprint(wanted) == fingerprint(published):
-        return None if ours <= theirs else wanted
-    if ours > theirs:
-        return wanted
-    new = copy.deepcopy(wanted)
-    new.pop("SEQUENCE", None)
-    new.add("SEQUENCE", theirs + 1)
-    return new
-
-
 def feed_bytes(instance: Instance, plan: Plan, title: str, events: list[Event], key: str,
                rendered: dict[int, bytes] | None = None) -> bytes:
     """One feed file: the calendar of `events` with the polling hints."""
@@ -175,13 +161,6 @@ def feed_bytes(instance: Instance, plan: Plan, title: str, events: list[Event], 
 def _start(event: Event) -> str:
     value = event.decoded("DTSTART")
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
-
-
-def _sequence(event: Event) -> int:
-    try:
-        return int(event.get("SEQUENCE", 0))
-    except (TypeError, ValueError):
-        return 0
 
 
 def event_session(event: Event) -> str | None:

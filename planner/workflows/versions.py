@@ -24,6 +24,7 @@ from typing import Any
 from models.domain import Instance, Plan, Session
 from models.problems import InputError, Problem
 from models.programme import explain_programme
+from models.replan import change_record
 from models.score import score_plan
 from models.unmet import explain_unmet
 from models.validate import Violation, validate
@@ -95,20 +96,6 @@ def check_scenario(instance: Instance, scenario: Scenario) -> Instance:
 # --- the changes between two plans ---------------------------------------------------------
 
 
-def _change(kind: str, new: Session | None, old: Session | None) -> dict:
-    ref = new or old
-    assert ref is not None
-    return {
-        "kind": kind, "session": ref.id, "topic": ref.topic, "consultant": ref.consultant,
-        "old_consultant": old.consultant if old else None,
-        "old_start": old.start.isoformat() if old else None,
-        "new_start": new.start.isoformat() if new else None,
-        "old_schools": list(old.schools) if old else [],
-        "schools": list(new.schools) if new else [],
-        "municipality": ref.municipality,
-    }
-
-
 def _content(s: Session) -> tuple:
     return (s.topic, s.consultant, s.start, s.end, s.municipality, tuple(s.schools))
 
@@ -121,10 +108,10 @@ def plan_changes(a: Plan | None, b: Plan) -> list[dict]:
     out = []
     for sid, s in new.items():
         if sid not in old:
-            out.append(_change("added", s, None))
+            out.append(change_record("added", s, None))
         elif _content(s) != _content(old[sid]):
-            out.append(_change("moved", s, old[sid]))
-    out += [_change("cancelled", None, s) for sid, s in old.items() if sid not in new]
+            out.append(change_record("moved", s, old[sid]))
+    out += [change_record("cancelled", None, s) for sid, s in old.items() if sid not in new]
     out.sort(key=lambda ch: (ch["new_start"] or ch["old_start"] or "", ch["session"]))
     return out
 
