@@ -22,7 +22,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 from browser import CHROMIUM_ARGS, chromium_path
 from helpers import KUZBASS, ROOT
 from planner.inputs.template import write_template
-from web_server import Server, quick_user, wait_for
+from web_server import Server, server_with_user, wait_for
 
 SHOTS = ROOT / "outputs" / "web"
 USER = "metodist"
@@ -46,12 +46,7 @@ def workbooks(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    data = tmp_path_factory.mktemp("e2e") / "data"
-    password = quick_user(data, USER)
-    srv = Server(data).start()
-    srv.password = password
-    yield srv
-    srv.stop()
+    yield from server_with_user(tmp_path_factory.mktemp("e2e") / "data", USER)
 
 
 class Tab:

@@ -26,19 +26,14 @@ from planner.inputs.scenario import apply_scenario, parse_scenario
 from planner.inputs.validation import load_instance
 from planner.workflows.versions import apply_edits
 from test_web_browser import USER, Tab
-from web_server import Server, quick_user, wait_for, zip_folder
+from web_server import Server, server_with_user, wait_for, zip_folder
 
 FREEZE = "2022-04-01"
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    data = tmp_path_factory.mktemp("whatif-e2e") / "data"
-    password = quick_user(data, USER)
-    srv = Server(data).start()
-    srv.password = password
-    yield srv
-    srv.stop()
+    yield from server_with_user(tmp_path_factory.mktemp("whatif-e2e") / "data", USER)
 
 
 def _solved(server: Server) -> tuple[str, str]:
