@@ -112,6 +112,10 @@ def section_for(problem: Problem) -> Section:
     table = sheet.rstrip("»") if sheet else (name[:-4] if name.endswith(".csv") else "")
     if table == SETTINGS_SHEET or name == SETTINGS_FILE:
         return SETTINGS
+    if table == "roadmap":
+        # Its section covers its cells and its schedule (activities that do not fit their
+        # windows are problems of the whole file too) and points on to UNREADABLE.
+        return SHEETS[table]
     if table in TABLE_SPECS:
         # A problem of the whole file (missing, empty, wrong header or encoding) or of a cell.
         return UNREADABLE if problem.row is None and problem.column is None else SHEETS[table]
