@@ -9,6 +9,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 from models.problems import InputError, render_all
+from planner.inputs import guide
 
 EXIT_INPUT = 2
 EXIT_INTERNAL = 3
@@ -41,8 +42,17 @@ def _cmd_template(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser whose usage errors also point to the guide's section on commands.
+    Subcommands' parsers are of the same class (argparse makes them so)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_INPUT, f"{self.prog}: error: {message}\n{guide.pointer(guide.COMMAND_LINE)}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="planner",
         description="Планирование графика консультаций мобильных групп для ШНОР.",
     )
@@ -82,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         print(render_all(exc.problems), file=sys.stderr)
         n = len(exc.errors)
         print(f"Найдено ошибок: {n}. Исправьте их и запустите команду снова.", file=sys.stderr)
+        print(guide.pointer_lines(exc.problems), file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:
         print("Прервано.", file=sys.stderr)
@@ -91,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(
             f"Внутренняя ошибка программы: {type(exc).__name__}: {exc}\n"
-            "Сообщите разработчикам; для подробностей запустите с PLANNER_DEBUG=1.",
+            "Сообщите разработчикам; для подробностей запустите с PLANNER_DEBUG=1.\n"
+            + guide.pointer(guide.INTERNAL),
             file=sys.stderr,
         )
         return EXIT_INTERNAL

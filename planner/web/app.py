@@ -36,7 +36,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from planner.web import app_services as svc
-from planner.web import auth, store, views
+from planner.web import auth, guide_page, store, views
 from planner.web.db import ID_RE, connect
 from planner.web.jobs import Dispatcher
 from planner.web.uploads import Rejected, instance_source, store_upload
@@ -153,6 +153,9 @@ env.globals["VIEWS"] = VIEWS
 env.globals["JOB_TITLES"] = JOB_TITLES
 env.globals["KIND_WORDS"] = {"solve": "составлен решателем", "replan": "перепланирован", "edit": "правка вручную"}
 env.globals["VARIANT_WORDS"] = {"coverage": "вариант «покрытие»", "stability": "вариант «стабильность»"}
+# The guide's sections the pages link to outside the problem tables.
+env.globals["GUIDE"] = {key: guide_page.link(section) for key, section in (
+    ("trouble", svc.guide.TROUBLE), ("scenario", svc.guide.SCENARIO), ("edits", svc.guide.EDITS))}
 
 
 def render(name: str, code: int = 200, **context: Any) -> HTMLResponse:
@@ -418,6 +421,30 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     # --- pages: sign-in ------------------------------------------------------------------
 
+    # --- the working group's guide (no login: it holds no data) -------------------------
+
+    @app.get("/guide")
+    def guide_redirect():
+        return RedirectResponse(guide_page.BASE, status_code=308)
+
+    @app.get("/guide/")
+    def guide(request: Request, conn: sqlite3.Connection = Depends(db)):
+        found = auth.session_user(conn, request.cookies.get(SESSION_COOKIE))
+        if found is not None:
+            request.state.user, request.state.csrf = found
+        rendered = guide_page.render_guide()
+        if rendered is None:
+            raise WebError(404, "Руководства нет рядом с программой: оно лежит в папке docs"
+                                " (руководство.md) той копии программы, с которой запущен сервер.")
+        return page(request, "guide.html", guide=rendered)
+
+    @app.get("/guide/img/{name}")
+    def guide_image(name: str):
+        path = guide_page.image_path(name)
+        if path is None:
+            raise WebError(404, "Такой картинки в руководстве нет.")
+        return FileResponse(path, media_type="image/png")
+
     @app.get("/login")
     def login_page(request: Request, next: str = "/"):
         token = secrets.token_urlsafe(24)
@@ -468,8 +495,9 @@ def create_app(config: ServerConfig) -> FastAPI:
         try:
             stored, _summary = await run_in_threadpool(accept_upload, conn, content, filename, user)
         except Rejected as exc:
+            errors, warnings = views.problem_rows(exc.errors), views.problem_rows(exc.warnings)
             return page(request, "upload_problems.html", 422, filename=_shown_name(filename),
-                        errors=views.problem_rows(exc.errors), warnings=views.problem_rows(exc.warnings),
+                        errors=errors, warnings=warnings, guide_links=guide_page.links(errors + warnings),
                         max_upload_mb=config.max_upload // MB)
         finally:
             conn.close()
@@ -486,8 +514,9 @@ def create_app(config: ServerConfig) -> FastAPI:
                       conn: sqlite3.Connection = Depends(db)):
         row = find_instance(conn, instance_id)
         plans = store.list_plans(conn, row["id"])
+        warnings = json.loads(row["warnings"])
         return page(request, "instance.html", instance=row, summary=json.loads(row["summary"]),
-                    warnings=json.loads(row["warnings"]), plans=plans,
+                    warnings=warnings, guide_links=guide_page.links(warnings), plans=plans,
                     versions_by_id={p["id"]: p["version"] for p in plans},
                     published=store.published(conn, row["id"]),
                     publications=store.list_publications(conn, row["id"])[:10],

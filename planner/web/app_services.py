@@ -44,6 +44,7 @@ from planner.exports.documents_common import (  # noqa: F401  (re-exported for t
     sessions_by_month,
     topic_title,
 )
+from planner.inputs import guide  # noqa: F401  (re-exported: the guide's sections for problems)
 
 
 def safe_file_part(party_id: str) -> str:
@@ -60,6 +61,7 @@ __all__ = [
     "Plan",
     "PlanInvalid",
     "Problem",
+    "guide",
     "instance_file_names",
     "instance_sheet_names",
     "load_instance_as",
