@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import ROOT, write_instance
+from helpers import ROOT, run_cli, write_instance
 from models.problems import Problem
 from planner.inputs import guide
 
@@ -134,7 +134,7 @@ def test_a_usage_error_points_to_the_section_on_commands(capsys):
         main(["solve"])
     assert info.value.code == 2
     err = capsys.readouterr().err
-    assert "the following arguments are required: instance" in err
+    assert "не хватает обязательных аргументов: instance" in err
     assert err.rstrip().endswith(guide.pointer(guide.COMMAND_LINE))
     assert "docs/руководство.md#ошибка-в-команде" in err
 
@@ -147,3 +147,15 @@ def test_an_invalid_plan_points_to_its_section(capsys):
     err = capsys.readouterr().err
     assert "построенный план нарушает правила" in err
     assert err.rstrip().endswith(guide.pointer(guide.PLAN_INVALID))
+
+
+def test_usage_errors_and_help_are_in_russian():
+    # argparse's own messages go through one Russian catalogue (planner.cli.main.RUSSIAN).
+    missing = run_cli("solve")
+    assert missing.returncode == 2
+    assert "ошибка: не хватает обязательных аргументов: instance" in missing.stderr
+    assert "использование: planner solve" in missing.stderr and "error" not in missing.stderr
+    wrong = run_cli("replan", "x", "--baseline", "y", "--prefer", "foo")
+    assert "аргумент --prefer: недопустимое значение 'foo' (можно: 'coverage', 'stability')" in wrong.stderr
+    helped = run_cli("--help")
+    assert "показать эту справку и выйти" in helped.stdout and "usage" not in helped.stdout

@@ -14,6 +14,30 @@ from planner.inputs import guide
 EXIT_INPUT = 2
 EXIT_INTERNAL = 3
 
+RUSSIAN = {
+    "usage: ": "использование: ",
+    "%(prog)s: error: %(message)s\n": "%(prog)s: ошибка: %(message)s\n",
+    "positional arguments": "позиционные аргументы",
+    "options": "параметры",
+    "show this help message and exit": "показать эту справку и выйти",
+    "the following arguments are required: %s": "не хватает обязательных аргументов: %s",
+    "unrecognized arguments: %s": "неизвестные аргументы: %s",
+    "argument %(argument_name)s: %(message)s": "аргумент %(argument_name)s: %(message)s",
+    "invalid choice: %(value)r (choose from %(choices)s)": "недопустимое значение %(value)r (можно: %(choices)s)",
+    "invalid %(type)s value: %(value)r": "недопустимое значение %(value)r (нужно: %(type)s)",
+    "expected one argument": "нужно одно значение",
+    "expected at least one argument": "нужно хотя бы одно значение",
+    "expected at most one argument": "нужно не больше одного значения",
+    "ambiguous option: %(option)s could match %(matches)s": "неоднозначный параметр %(option)s: подходят %(matches)s",
+    "not allowed with argument %s": "нельзя вместе с аргументом %s",
+    "one of the arguments %s is required": "нужен один из аргументов %s",
+    "ignored explicit argument %r": "лишнее значение %r",
+    "can't open '%(filename)s': %(error)s": "не открывается «%(filename)s»: %(error)s",
+}
+"""argparse's own messages in Russian: it translates every one through gettext (`argparse._`),
+so one catalogue serves usage errors, `--help` and every subcommand."""
+argparse._ = lambda text: RUSSIAN.get(text, text)  # type: ignore[attr-defined]
+
 
 def _cmd_check(args: argparse.Namespace) -> int:
     from planner.inputs.summary import instance_summary
@@ -48,7 +72,7 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str):  # type: ignore[override]
         self.print_usage(sys.stderr)
-        self.exit(EXIT_INPUT, f"{self.prog}: error: {message}\n{guide.pointer(guide.COMMAND_LINE)}\n")
+        self.exit(EXIT_INPUT, f"{self.prog}: ошибка: {message}\n{guide.pointer(guide.COMMAND_LINE)}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
