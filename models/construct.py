@@ -31,7 +31,6 @@ from collections import defaultdict
 
 from models.calendar_days import Month
 from models.consultation import ConsultationModel, MonthSession
-from models.cp_domains import domain_max
 from models.domain import Format, Stage
 from models.greedy import _Greedy
 
@@ -52,8 +51,9 @@ class _Construct(_Greedy):
         self.k = inst.settings.rules.min_topics_per_risk
         self.limit = inst.settings.rules.school_max_sessions_per_month
         self.pos = ix.month_pos
-        self.ub = {key: domain_max(cm.model, var.index) for key, var in cm.count.items()}
+        self.ub = cm.count_ub
         self.opened: dict[tuple, int] = defaultdict(int)
+        self.opened_tcm: dict[tuple, int] = defaultdict(int)
         # (topic, month, place) -> schools with an attendance variable there
         self.pool: dict[tuple[str, Month, str | None], list[str]] = defaultdict(list)
         self.school_topics: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
@@ -68,6 +68,14 @@ class _Construct(_Greedy):
         self.topic_months: dict[str, set[int]] = defaultdict(set)
         for (t, m, _mun) in self.pool:
             self.topic_months[t].add(self.pos[m])
+        if cm.opt.fixed_counts is not None:  # the reference graph: a topic only in its sessions' months
+            held_in: dict[str, set[int]] = defaultdict(set)
+            for (t, _c, m), n in cm.opt.fixed_counts.items():
+                if n > 0 and m in self.pos:
+                    held_in[t].add(self.pos[m])
+            for t in self.topic_months:
+                if inst.topics[t].stage != Stage.VERIFICATION:
+                    self.topic_months[t] &= held_in.get(t, set())
         self._left: dict[tuple[str, Month], int] = {}
         self._hold_cost: dict[str, float] = {}
         for (t, m, mun) in self.pool:
@@ -79,6 +87,14 @@ class _Construct(_Greedy):
                 cost += self.w.online_session
             self._hold_cost[t] = min(self._hold_cost.get(t, cost), cost)
         self.max_load = 0
+        self.month_cap = {m: min(self.limit, len(ix.school_days.get(m, ()))) for m in ix.months}
+        self.unverified = {s.id for s in inst.schools.values() if s.verified_on is None}
+        # topic -> (must come after the school's verification, its non-verification prerequisites)
+        self.topic_rules = {
+            t.id: (ix.needs_after_verification(t)
+                   or any(inst.topics[r].stage == Stage.VERIFICATION for r in t.requires),
+                   tuple(r for r in t.requires if inst.topics[r].stage != Stage.VERIFICATION))
+            for t in inst.topics.values()}
         self.urgent = True  # coverage and gap bonuses count (see run)
 
     # --- values -------------------------------------------------------------------------
@@ -121,34 +137,27 @@ class _Construct(_Greedy):
         return s in self.verified_pos and self.verified_pos[s] < p - 1
 
     def _eligible(self, s: str, t: str, month: Month) -> bool:
-        inst, ix = self.inst, self.ix
-        p = self.pos[month]
-        if t in self.attended[s]:
-            return False
-        if self.school_month[s, month] >= min(self.limit, len(ix.school_days.get(month, ()))):
+        attended = self.attended[s]
+        if t in attended or self.school_month[s, month] >= self.month_cap[month]:
             return False
         if not self._paced(s, month):
             return False
-        topic = inst.topics[t]
-        sch = inst.schools[s]
-        if ix.needs_after_verification(topic) and sch.verified_on is None:
-            if self.verified_pos.get(s, 10**6) >= p:
-                return False
-        for req in topic.requires:
-            if inst.topics[req].stage == Stage.VERIFICATION:
-                if sch.verified_on is None and self.verified_pos.get(s, 10**6) >= p:
-                    return False
-            elif self.attended[s].get(req, 10**6) >= p:
-                return False
-        return True
+        p = self.pos[month]
+        after_visit, requires = self.topic_rules[t]
+        if after_visit and s in self.unverified and self.verified_pos.get(s, 10**6) >= p:
+            return False
+        return all(attended.get(req, 10**6) < p for req in requires)
 
     def _consultant(self, t: str, month: Month, mun: str | None) -> tuple[str, float] | None:
         """The consultant who would hold a new session here at the least cost, and that cost."""
         best = None
+        fixed = self.cm.opt.fixed_counts
         for c in self.ix.available_deliverers(t, month):
             key = (t, c, month, mun)
             if key not in self.ub or self.opened[key] >= self.ub[key]:
                 continue
+            if fixed is not None and self.opened_tcm[t, c, month] >= fixed.get((t, c, month), 0):
+                continue  # the reference graph's sessions, no more (`ModelOptions.fixed_counts`)
             if not self._consultant_has_room(t, c, month, mun):
                 continue
             cost = self.w.max_load if self.total[c] + 1 > self.max_load else 0.0
@@ -190,6 +199,7 @@ class _Construct(_Greedy):
         self._open(t, c, month, mun, schools[0])
         self.sessions[t, c, month, mun][-1] = list(schools)
         self.opened[t, c, month, mun] += 1
+        self.opened_tcm[t, c, month] += 1
         self.max_load = max(self.max_load, self.total[c])
         self.held.add(t)
         for s in schools:

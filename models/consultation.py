@@ -28,7 +28,6 @@ from datetime import date
 from ortools.sat.python import cp_model
 
 from models.calendar_days import Month, month_first_day, month_of
-from models.cp_domains import domain_max
 from models.domain import Instance, Plan, Stage
 from models.index import Index
 from models.programme import first_visit_month
@@ -92,6 +91,8 @@ class ConsultationModel:
         self.attend: dict[tuple[str, str, Month], cp_model.IntVar] = {}
         self.verify: dict[tuple[str, str, str, Month], cp_model.IntVar] = {}
         self.count: dict[tuple[str, str, Month, str | None], cp_model.IntVar] = {}
+        # Each count's upper bound as created (reading it back from the proto is slow).
+        self.count_ub: dict[tuple[str, str, Month, str | None], int] = {}
         self.covered: dict[tuple[str, str], cp_model.IntVar] = {}
         self._make_variables()
         self.add_constraints()
@@ -159,6 +160,7 @@ class ConsultationModel:
             if key not in self.count:
                 t, c, month, mun = key
                 self.count[key] = m.new_int_var(n, n, f"count[{t},{c},{month},{mun}]")
+                self.count_ub[key] = n
 
     def _days_from_cut(self, c: str, month: Month) -> tuple[date, ...]:
         """The consultant's free open days of the month on which new sessions may go (a
@@ -178,6 +180,7 @@ class ConsultationModel:
         if not self._month_allowed(month):
             if frozen:
                 self.count[t, c, month, mun] = self.model.new_int_var(frozen, frozen, f"count[{t},{c},{month},{mun}]")
+                self.count_ub[t, c, month, mun] = frozen
             return
         ub = min(consultant.max_per_month, len(self.ix.free_days[c][month]), math.ceil(n_schools / cap))
         if mun is not None and self.ix.is_onsite(self.inst.topics[t]):
@@ -190,6 +193,7 @@ class ConsultationModel:
         if ub <= 0:
             return
         self.count[t, c, month, mun] = self.model.new_int_var(frozen, ub, f"count[{t},{c},{month},{mun}]")
+        self.count_ub[t, c, month, mun] = ub
 
     # --- hard rules --------------------------------------------------------------------
 
@@ -505,7 +509,7 @@ class ConsultationModel:
                 if var is not None:
                     values[var.index] = 1
         for key, var in self.count.items():
-            values[var.index] = min(counts.get(key, 0), domain_max(self.model, var.index))
+            values[var.index] = min(counts.get(key, 0), self.count_ub[key])
         w = self.coverage_weights()
         coverage = 0
         for (s, r), var in self.covered.items():

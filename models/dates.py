@@ -156,6 +156,7 @@ def place_on_days(
     model = cp_model.CpModel()
     consultants = inst.consultants
     x: dict[tuple[int, date], cp_model.IntVar] = {}
+    costs: dict[tuple[int, date], int] = {}
     placed: list[cp_model.IntVar] = []
     cost_terms = []
 
@@ -205,6 +206,7 @@ def place_on_days(
                     cost = 0 if day == p.preferred_day else 50 + abs((day - p.preferred_day).days)
                 else:
                     cost = int(abs(pos + 0.5 - target))
+                costs[i, day] = cost
                 if cost:
                     cost_terms.append(cost * var)
             ok = model.new_bool_var(f"placed[{i}]")
@@ -250,19 +252,28 @@ def place_on_days(
 
     big = 10_000
     model.minimize(big * sum(1 - v for v in placed) + sum(cost_terms))
+    # A first-fit placement by the same day rules: the search starts from it, and it is the
+    # answer when the search finds nothing in its time (a loaded machine, a short limit: every
+    # session used to be dropped then, and the plan held none).
+    days_of: dict[int, list[date]] = defaultdict(list)
+    for (i, day) in x:
+        days_of[i].append(day)
+    first_fit = _first_fit(pending, days_of, costs, full, ix.break_min, pinned_minutes, pinned_school_days,
+                           pinned_visits)
+    for (i, day), var in x.items():
+        model.add_hint(var, int(first_fit.get(i) == day))
+    for i, ok in enumerate(placed):
+        model.add_hint(ok, int(i in first_fit))
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(1.0, time_limit)
     solver.parameters.num_workers = workers
     solver.parameters.random_seed = seed
     status = solver.solve(model)
     status_name = solver.status_name(status)
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return DatePlacement([], list(pending), status_name, solver.wall_time, pinned)
-
-    chosen: dict[int, date] = {}
-    for (i, day), var in x.items():
-        if solver.boolean_value(var):
-            chosen[i] = day
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        chosen = {i: day for (i, day), var in x.items() if solver.boolean_value(var)}
+    else:
+        chosen, status_name = first_fit, "FIRST_FIT"
     tz = ZoneInfo(inst.settings.region.timezone)
     sessions: list[Session] = []
     unplaced: list[Pending] = []
@@ -292,6 +303,40 @@ def place_on_days(
             clock += p.duration + ix.break_min
     sessions.sort(key=lambda s: (s.start, s.consultant, s.topic))
     return DatePlacement(sessions, unplaced, status_name, solver.wall_time, pinned)
+
+
+def _first_fit(pending: list[Pending], days_of: dict[int, list[date]], costs: dict[tuple[int, date], int],
+               full: int, break_min: int, pinned_minutes: dict[tuple[str, date], int],
+               pinned_school_days: set[tuple[str, date]], pinned_visits: set[tuple[str, date]]) -> dict[int, date]:
+    """Each session on the first of its allowed days (cheapest first) that keeps every day
+    rule of `place_on_days`: the consultant's day (an onsite visit takes it whole, and the day
+    before when overnight; online sessions their minutes and the break), a school once a day,
+    no two visits of one consultant on consecutive days. Visits and the most constrained
+    sessions first."""
+    load: dict[tuple[str, date], int] = defaultdict(int, pinned_minutes)
+    school_days = set(pinned_school_days)
+    visits = set(pinned_visits)
+    chosen: dict[int, date] = {}
+    one = timedelta(days=1)
+    for i in sorted(days_of, key=lambda i: (pending[i].timing is None, len(days_of[i]), i)):
+        p, c = pending[i], pending[i].consultant
+        for day in sorted(days_of[i], key=lambda d: (costs.get((i, d), 0), d)):
+            if p.timing is not None:
+                if (c, day - one) in visits or (c, day + one) in visits:
+                    continue
+                need = [(day, full)] + ([(day - one, full)] if p.timing.overnight else [])
+            else:
+                need = [(day, p.duration + break_min)]
+            if any(load[c, d] + m > full for d, m in need) or any((s, day) in school_days for s in p.schools):
+                continue
+            for d, m in need:
+                load[c, d] += m
+            school_days |= {(s, day) for s in p.schools}
+            if p.timing is not None:
+                visits.add((c, day))
+            chosen[i] = day
+            break
+    return chosen
 
 
 def _first_gap(clock: int, duration: int, busy: list[tuple[int, int]], brk: int) -> int:

@@ -181,7 +181,7 @@ class Instance:
     def round_trip_km(self, consultant: str, municipality: str) -> int:
         """Round trip from the consultant's home centre to a municipality, whole km."""
         home = self.consultants[consultant].municipality
-        return round(2 * self.distance_km(home, municipality))
+        return round(2 * self.distance_km(home, municipality))  # distances are cached
 
     def topics_for_risk(self, risk: str) -> list[Topic]:
         return [t for t in self.topics.values() if risk in t.risks]

@@ -98,6 +98,17 @@ class Index:
         """How many onsite visits fit these open days of the consultant: at most `onsite_cap`,
         and never two on consecutive calendar days (a rest day between visits, so nobody is
         sent on a visit a day): the most days of `days` no two of which are adjacent."""
+        key = (consultant, tuple(days))
+        room = self._rooms.get(key)
+        if room is None:
+            room = self._rooms[key] = self._onsite_room(consultant, key[1])
+        return room
+
+    @cached_property
+    def _rooms(self) -> dict[tuple, int]:
+        return {}
+
+    def _onsite_room(self, consultant: str, days) -> int:
         room, last = 0, None
         for d in sorted(days):
             if last is None or (d - last).days > 1:

@@ -152,7 +152,17 @@ def programme_measures(instance: Instance, plan: Plan, ix: Index | None = None) 
         "max_onsite_per_month": max(onsite.values(), default=0),
         "onsite_visits": sum(onsite.values()),
         "online_sessions": sum(1 for s in plan.sessions if s.format == Format.ONLINE),
+        "idle_consultants": len(_idle_consultants(instance, thematic, usable)),
     }
+
+
+def _idle_consultants(instance: Instance, thematic, usable) -> list[str]:
+    """Consultants who deliver a usable topic other than verification and lead no session of
+    one (the programme's fair share: every member of the mobile group takes part)."""
+    leading = {s.consultant for s in thematic}
+    return [c.id for c in instance.consultants.values() if c.id not in leading
+            and any(t in usable and instance.topics[t].stage != Stage.VERIFICATION for t in c.topics
+                    if t in instance.topics)]
 
 
 def _longest_gaps(instance: Instance, plan: Plan, ix: Index) -> dict[str, int]:

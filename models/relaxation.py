@@ -20,12 +20,13 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
 from models.consultation import ConsultationModel
-from models.cp_domains import domain_max, fixed_domains, status_name
+from models.cp_domains import fixed_domains, status_name
 from models.domain import Stage
 
 LARGE = 20_000  # relaxation variables from which fewer workers are used (memory)
@@ -48,6 +49,7 @@ class RelaxationResult:
 
 def month_free_relaxation(cm: ConsultationModel, coverage_at_least: int, limit: float, workers: int,
                           seed: int = 0, relative_gap: float = 0.005,
+                          on_bound: Callable[[int], None] | None = None,
                           hint: dict[int, int] | None = None) -> RelaxationResult:
     """Build and solve the month-free relaxation (module docstring) of phase 2 of `cm`.
     `hint`: a month-level plan of `cm` (variable index → value), summed over its months
@@ -59,7 +61,7 @@ def month_free_relaxation(cm: ConsultationModel, coverage_at_least: int, limit: 
     v = {key: m.new_bool_var(f"v[{key}]") for key in dict.fromkeys((s, t, c) for (s, t, c, _m) in cm.verify)}
     upper: dict[tuple[str, str, str | None], int] = defaultdict(int)
     for (t, c, _m, mun), var in cm.count.items():
-        upper[t, c, mun] += domain_max(cm.model, var.index)
+        upper[t, c, mun] += cm.count_ub[t, c, _m, mun]
     n = {key: m.new_int_var(0, ub, f"n[{key}]") for key, ub in upper.items()}
 
     # Session capacity (one municipality per onsite group), summed over months.
@@ -210,12 +212,17 @@ def month_free_relaxation(cm: ConsultationModel, coverage_at_least: int, limit: 
     solver.parameters.num_workers = workers if len(m.proto.variables) < LARGE else min(workers, 6)
     solver.parameters.random_seed = seed
     solver.parameters.relative_gap_limit = relative_gap
+    if on_bound is not None:  # each better bound as it is proven (progress for people)
+        solver.best_bound_callback = lambda value: on_bound(math.ceil(value - 1e-6))
     t0 = time.monotonic()
     status = solver.solve(m)
     seconds = round(time.monotonic() - t0, 2)
     name = status_name(solver, status)
     # The objective is integral, so the bound rounds up (and is an int: a model constraint).
-    bound = math.ceil(solver.best_objective_bound - 1e-6) if status != cp_model.INFEASIBLE else None
+    # A search stopped before it proved anything (UNKNOWN: on 1 000 schools, in presolve)
+    # reports a "bound" of 0, which bounds nothing: no bound then.
+    proven = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    bound = math.ceil(solver.best_objective_bound - 1e-6) if proven else None
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return RelaxationResult(name, None, bound, seconds, len(m.proto.variables))
     return RelaxationResult(

@@ -2,6 +2,7 @@
 
 Given the (changed) instance, a baseline plan and a freeze date F:
 - sessions that start before F are history: pinned exactly (id, time, consultant, schools);
+  so are the later sessions named in `held` (pinned or edited by hand);
 - the month-level model gets the history as fixed values, new sessions only from F on,
   and the `changed_sessions` / `changed_schools` penalties against the baseline's later
   sessions (weights in `[weights]`: a changed or cancelled session costs
@@ -32,6 +33,8 @@ from models.domain import VERIFICATION_NEED, Instance, Plan, Session, Stage, Unm
 from models.programme import explain_programme
 from models.score import score_plan
 from models.solve import SolveOptions, solve_consultations
+from models.unmet import explain_unmet
+from models.validate import validate
 
 
 @dataclass
@@ -70,13 +73,15 @@ def _month_level(instance: Instance, sessions: list[Session]) -> tuple[dict[tupl
 
 def replan(instance: Instance, baseline: Plan, freeze: date, opts: SolveOptions | None = None,
            scenario_name: str = "", topic_first_day: dict[str, date] | None = None,
-           stable: bool = False) -> Plan:
+           stable: bool = False, held: frozenset[str] | set[str] = frozenset()) -> Plan:
     """`instance` is the changed one (with its roadmap links applied, if any). `stable`: the
     stable option (`ModelOptions.no_new_sessions`): nothing added, the most coverage that the
-    baseline's own sessions still give, then the fewest changes."""
+    baseline's own sessions still give, then the fewest changes. `held`: ids of baseline
+    sessions after the freeze that are kept exactly as they are, like history (sessions a
+    person pinned or edited by hand)."""
     opts = opts or SolveOptions()
-    history = [s for s in baseline.sessions if s.start.date() < freeze]
-    future = [s for s in baseline.sessions if s.start.date() >= freeze]
+    history = [s for s in baseline.sessions if s.start.date() < freeze or s.id in held]
+    future = [s for s in baseline.sessions if s.start.date() >= freeze and s.id not in held]
 
     frozen_counts, frozen_attend, frozen_verify = _month_level(instance, history)
     base_counts, base_attend, base_verify = _month_level(instance, future)
@@ -87,12 +92,62 @@ def replan(instance: Instance, baseline: Plan, freeze: date, opts: SolveOptions 
         no_new_sessions=stable,
     )
 
-    plan, _report = solve_consultations(instance, opts, options, pinned=history, preferred=lambda pending: continue_baseline(future, pending),
-                                        hint_plan=baseline, topic_first_day=topic_first_day, keep_schools_of=future)
+    plan, report = solve_consultations(instance, opts, options, pinned=history, preferred=lambda pending: continue_baseline(future, pending),
+                                       hint_plan=baseline, topic_first_day=topic_first_day, keep_schools_of=future)
+    if report.month_solution is None and future:
+        # Nothing found in the time (a loaded machine, a short limit): the plan used to keep
+        # only the history, every later session cancelled. Keep what still fits instead.
+        plan = _fallback(instance, baseline, freeze, plan)
     plan = finish_replan(instance, baseline, plan, freeze, scenario_name)
     plan.meta["replan"]["option"] = "stability" if stable else "coverage"
+    if held:
+        plan.meta["replan"]["held"] = sorted(s.id for s in history if s.id in held)
     if stable:
         plan.unmet = [_stable_reason(instance, baseline, plan, u, freeze) for u in plan.unmet]
+    return plan
+
+
+FALLBACK_NOTE = ("решатель не нашёл нового плана за отведённое время: оставлено то, что из базового плана ещё"
+                 " возможно; увеличьте --time-limit, чтобы закрыть больше потребностей")
+
+
+def keep_what_still_fits(instance: Instance, baseline: Plan, freeze: date) -> list[Session]:
+    """The baseline's sessions that the changed instance still allows: history as it was;
+    later sessions that break a rule dropped, and schools that break one taken out of theirs
+    (a school's rule: its monthly limit, a prerequisite, …), one round of the validator at a
+    time, until no later session breaks a rule. The fallback of a replan whose search found
+    nothing in its time: the plan then still holds everything that can be held."""
+    sessions = list(baseline.sessions)
+    for _ in range(len(sessions) + 1):
+        probe = Plan(baseline.instance, "FEASIBLE", None, None, 0.0, sessions, [],
+                     meta={"replan": {"freeze_before": freeze.isoformat()}})
+        by_id = {s.id: s for s in sessions}
+        drop: set[str] = set()
+        strip: dict[str, set[str]] = defaultdict(set)
+        for v in validate(instance, probe):
+            s = by_id.get(v.session or "")
+            if s is None or s.start.date() < freeze:
+                continue
+            if v.school is not None and v.school in s.schools and len(s.schools) > 1:
+                strip[s.id].add(v.school)
+            else:
+                drop.add(s.id)
+        if not drop and not strip:
+            return sessions
+        sessions = [s if s.id not in strip else dataclasses.replace(
+                        s, schools=tuple(x for x in s.schools if x not in strip[s.id]))
+                    for s in sessions if s.id not in drop]
+    return sessions
+
+
+def _fallback(instance: Instance, baseline: Plan, freeze: date, failed: Plan) -> Plan:
+    """The replan's answer when its search found nothing: `keep_what_still_fits`, explained."""
+    plan = Plan(instance.name, "FEASIBLE", None, None, failed.solve_seconds,
+                keep_what_still_fits(instance, baseline, freeze), [], meta=dict(failed.meta))
+    plan.meta["fallback"] = FALLBACK_NOTE
+    plan.unmet = explain_unmet(instance, plan, free_from=freeze)
+    plan.score = score_plan(instance, plan)
+    plan.objective = float(plan.score["weighted_total"])
     return plan
 
 
@@ -167,19 +222,19 @@ def coverage_price(baseline: Plan, plan: Plan, freeze: date) -> list[str]:
 
 def replan_options(instance: Instance, baseline: Plan, freeze: date, opts: SolveOptions | None = None,
                    scenario_name: str = "", topic_first_day: dict[str, date] | None = None,
-                   stable_share: float = 0.4) -> ReplanOptions:
+                   stable_share: float = 0.4, held: frozenset[str] | set[str] = frozenset()) -> ReplanOptions:
     """The coverage option, and, when its price is high (`coverage_price`), the stable one too
-    (it gets `stable_share` of the time limit; the coverage option the rest)."""
+    (it gets `stable_share` of the time limit; the coverage option the rest). `held`: see `replan`."""
     opts = opts or SolveOptions()
     first = dataclasses.replace(opts, time_limit=opts.time_limit * (1 - stable_share))
-    plan = replan(instance, baseline, freeze, first, scenario_name, topic_first_day)
+    plan = replan(instance, baseline, freeze, first, scenario_name, topic_first_day, held=held)
     price = coverage_price(baseline, plan, freeze)
     if not price:
         return ReplanOptions(plan, None, [])
     say = opts.progress or (lambda _m: None)
     say("Покрытие всех потребностей обходится дорого: " + "; ".join(price) + ". Считаю стабильный вариант…")
     second = dataclasses.replace(opts, time_limit=max(2.0, opts.time_limit * stable_share))
-    stable = replan(instance, baseline, freeze, second, scenario_name, topic_first_day, stable=True)
+    stable = replan(instance, baseline, freeze, second, scenario_name, topic_first_day, stable=True, held=held)
     return ReplanOptions(plan, stable, price)
 
 
@@ -228,7 +283,7 @@ def finish_replan(instance: Instance, baseline: Plan, plan: Plan, freeze: date, 
         if old is None:
             sessions.append(s)
             summary.added += 1 if s.start.date() >= freeze else 0
-            changes.append(_change("added", s, None))
+            changes.append(change_record("added", s, None))
             continue
         seen.add(s.id)
         same = (old.start, old.end, old.schools, old.municipality, old.consultant, old.topic) == \
@@ -240,13 +295,13 @@ def finish_replan(instance: Instance, baseline: Plan, plan: Plan, freeze: date, 
         else:
             sessions.append(dataclasses.replace(s, sequence=old.sequence + 1))
             summary.moved += 1
-            changes.append(_change("moved", s, old))
+            changes.append(change_record("moved", s, old))
     cancelled = [c for c in baseline.cancelled if c.id not in seen]
     for old in baseline.sessions:
         if old.id in future_ids and old.id not in seen:
             cancelled.append(dataclasses.replace(old, sequence=old.sequence + 1))
             summary.cancelled += 1
-            changes.append(_change("cancelled", None, old))
+            changes.append(change_record("cancelled", None, old))
     plan.sessions = sorted(sessions, key=lambda s: (s.start, s.consultant, s.topic))
     plan.cancelled = sorted(cancelled, key=lambda s: (s.start, s.id))
     plan.unheld_topics, plan.support_gaps = explain_programme(instance, plan, free_from=freeze)
@@ -265,7 +320,8 @@ def finish_replan(instance: Instance, baseline: Plan, plan: Plan, freeze: date, 
     return plan
 
 
-def _change(kind: str, new: Session | None, old: Session | None) -> dict:
+def change_record(kind: str, new: Session | None, old: Session | None) -> dict:
+    """One entry of `meta.changes`: a session added, moved (or its schools changed) or cancelled."""
     ref = new or old
     assert ref is not None
     return {

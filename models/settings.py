@@ -1,8 +1,8 @@
 """Every setting of an instance, with its default: the one place where defaults live.
 
 `instance.toml` has the sections below. The contract (`shared/formats.md`) fixes
-`[region]`, `[horizon]` and `[rules]`; `[timing]`, `[weights]` and `[roadmap]` are this
-project's own. A key absent from the file takes the default given here; `planner settings`
+`[region]`, `[horizon]` and `[rules]`; `[timing]`, `[weights]`, `[roadmap]` and `[documents]`
+are this project's own. A key absent from the file takes the default given here; `planner settings`
 prints this table in Russian.
 """
 
@@ -263,6 +263,39 @@ class RoadmapSettings:
 
 
 @dataclass(frozen=True)
+class DocumentSettings:
+    """`[documents]`: what the order's appendix says of the order that approves it."""
+
+    order_number: str = field(
+        default="",
+        metadata=_doc(
+            "Номер приказа, которым утверждается график (в шапке приложения: «от … № …»)."
+            " По умолчанию пусто: в шапке остаётся место, чтобы вписать от руки."
+        ),
+    )
+    order_date: str = field(
+        default="",
+        metadata=_doc(
+            "Дата приказа: ГГГГ-ММ-ДД или ДД.ММ.ГГГГ (печатается как ДД.ММ.ГГГГ). По умолчанию пусто."
+        ),
+    )
+    approved_by: str = field(
+        default="",
+        metadata=_doc(
+            "Кто издаёт приказ, в родительном падеже после слов «утверждённой приказом»,"
+            " например «Министерства образования Кузбасса». По умолчанию пусто."
+        ),
+    )
+    author: str = field(
+        default="",
+        metadata=_doc(
+            "Автор в свойствах документов (Word, Excel). По умолчанию «Региональная рабочая"
+            " группа <региона>» (название региона в родительном падеже)."
+        ),
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     """All settings of one instance."""
 
@@ -272,6 +305,7 @@ class Settings:
     timing: TimingSettings = TimingSettings()
     weights: WeightSettings = WeightSettings()
     roadmap: RoadmapSettings = RoadmapSettings()
+    documents: DocumentSettings = DocumentSettings()
 
 
 SECTIONS: dict[str, type] = {
@@ -281,6 +315,7 @@ SECTIONS: dict[str, type] = {
     "timing": TimingSettings,
     "weights": WeightSettings,
     "roadmap": RoadmapSettings,
+    "documents": DocumentSettings,
 }
 
 REQUIRED: frozenset[tuple[str, str]] = frozenset({("horizon", "start"), ("horizon", "end")})

@@ -18,7 +18,7 @@ from ortools.sat.python import cp_model
 
 from models.construct import construct_groups, is_programme
 from models.consultation import ConsultationModel, ModelOptions, MonthSolution
-from models.cp_domains import Neighbourhoods, domain_max, fixed_domains, narrowed_domains, status_name
+from models.cp_domains import Neighbourhoods, fixed_domains, narrowed_domains, status_name
 from models.dates import Pending, expand_groups, expand_groups_keeping, place_on_days
 from models.domain import Instance, Plan, Session, Stage
 from models.greedy import greedy_groups
@@ -150,7 +150,7 @@ def solve_consultations(
     if hint_plan is not None:
         candidate, cand_cov = cm.values_from_plan(hint_plan)
         hint_source = "baseline"
-    elif (model_options is None or model_options.fixed_counts is None) and is_programme(cm):
+    elif is_programme(cm):
         candidate, cand_cov = cm.values_from_groups(construct_groups(cm))
         hint_source = "construction"
     elif model_options is None or model_options.fixed_counts is None:
@@ -235,14 +235,22 @@ def solve_consultations(
     # Phase 2a/2b (plain solve only): the month-free relaxation proves a lower bound and
     # picks schools' topics; the full model then lays that choice out over the months.
     lower, start, polished = None, None, False
-    if model_options is None and opts.relaxation and is_programme(cm):
+    reference = model_options is not None and model_options.fixed_counts is not None
+    if (model_options is None or reference) and opts.relaxation and is_programme(cm):
         # The programme: the relaxation proves the bound; its choice is no start (laying out
-        # 15 topics a school over months is the hard part), the construction is.
+        # 15 topics a school over months is the hard part), the construction is. (For the
+        # reference graph's evaluation it is a valid, looser bound: that model has fewer
+        # sessions to choose from.)
         lower = _relaxation_bound(cm, best1, max(1.0, time_left()), opts, say, report)
-        if cand_objective is not None and hint is candidate:
+        if hint is not candidate or cand_objective is None:
+            # Phase 1 covered more than the construction (or it broke a rule): start from
+            # phase 1's plan (hinted with the construction, so mostly the same).
+            completed = _complete(cm, hint, objective)
+            hint, cand_objective = completed if completed is not None else (hint, None)
+        if cand_objective is not None:
             # The plan in hand, polished topic by topic until the time is up: the answer.
             hint, value = _polish(cm, hint, cand_objective, objective, coverage, best1,
-                                  time.monotonic() + time_left(), opts, say, report)
+                                  time.monotonic() + time_left(), opts, say, report, lower)
             start, polished = (value, hint), True
     elif model_options is None and opts.relaxation:
         lower, start = _relaxed_start(cm, best1, max(1.0, time_left()), opts, say, report,
@@ -261,16 +269,19 @@ def solve_consultations(
     # < 0.8 GB in 2a/2b, and it improved on 2b's plan by nothing in those runs; on 1 000
     # schools (250 k) it would not fit 2 GiB. Above this size 2b's plan is the answer.
     too_large = len(model.proto.variables) > LARGE_FULL_MODEL
-    if start is not None and lower is not None and (gap(start[0], lower) <= opts.relative_gap or too_large
-                                                    or polished):
-        if gap(start[0], lower) <= opts.relative_gap:
+    if start is not None and (polished or lower is not None and (gap(start[0], lower) <= opts.relative_gap
+                                                                 or too_large)):
+        if lower is not None and gap(start[0], lower) <= opts.relative_gap:
             say(f"  разрыв с нижней оценкой {100 * gap(start[0], lower):.2f}% — план доказанно близок к лучшему")
         elif polished:
-            say(f"  разрыв с нижней оценкой {100 * gap(start[0], lower):.2f}%")
+            say(f"  разрыв с нижней оценкой {100 * gap(start[0], lower):.2f}%" if lower is not None
+                else "  нижняя оценка не доказана за отведённое время: разрыв неизвестен")
         else:
             say(f"  разрыв с нижней оценкой {100 * gap(start[0], lower):.2f}%; модель велика для полного поиска"
                 f" ({len(model.proto.variables)} переменных) — беру этот план")
-        p2 = PhaseResult("soft", "OPTIMAL" if start[0] <= lower else "FEASIBLE", start[0], float(lower), 0.0,
+        proven = lower is not None and start[0] <= lower
+        p2 = PhaseResult("soft", "OPTIMAL" if proven else "FEASIBLE", start[0],
+                         float(lower) if lower is not None else None, 0.0,
                          len(model.proto.variables), len(model.proto.constraints))
         month = cm.read(lambda v: hint.get(v.index, 0))
     elif start is not None and lower is None and repaired is not None and (
@@ -397,14 +408,15 @@ POLISH_SECONDS = 0.5
 
 
 def _polish(cm: ConsultationModel, values: dict[int, int], value: float, objective, coverage, best1: int,
-            deadline: float, opts: SolveOptions, say: Progress, report: SolveReport) -> tuple[dict[int, int], float]:
+            deadline: float, opts: SolveOptions, say: Progress, report: SolveReport,
+            bound: float | None = None) -> tuple[dict[int, int], float]:
     """The programme's phase 2c: a large-neighbourhood search on the constructed plan. Each
     neighbourhood frees every attendance and session count of POLISH_TOPICS random topics
     (other than verification) in every month and holds the rest of the plan; CP-SAT
     re-times and re-fills those topics best (at most POLISH_SECONDS), and a plan no worse is
     kept. On Kuzbass this gained 3–7 % in 8 s, where CP-SAT's own search on the full model
     did not improve on the construction in 10 s. Returns the best values and objective."""
-    model = cm.model
+    model, lower = cm.model, bound
     by_topic: dict[str, set[int]] = defaultdict(set)
     for (s, t, m), var in cm.attend.items():
         by_topic[t].add(var.index)
@@ -419,7 +431,7 @@ def _polish(cm: ConsultationModel, values: dict[int, int], value: float, objecti
     model.minimize(objective)
     decisions = [v.index for v in _all_vars(cm)]
     nb = Neighbourhoods(model, decisions, values)
-    t0, tried, start = time.monotonic(), 0, value
+    t0, tried, start, shown = time.monotonic(), 0, value, -1.0
     try:
         while (left := deadline - time.monotonic()) > 0.1:
             tried += 1
@@ -431,6 +443,9 @@ def _polish(cm: ConsultationModel, values: dict[int, int], value: float, objecti
             status = solver.solve(model)
             if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) and solver.objective_value <= value:
                 values, value = dict(enumerate(solver.response_proto.solution)), solver.objective_value
+            if time.monotonic() - shown >= 1.0:  # the same line as _Progress, about once a second
+                shown = time.monotonic()
+                say(f"  фаза 2в: лучшее {num(value)}, граница {num(lower)}, {shown - t0:.1f} с")
     finally:
         nb.restore()
         model.clear_hints()
@@ -439,6 +454,8 @@ def _polish(cm: ConsultationModel, values: dict[int, int], value: float, objecti
     return values, value
 
 
+PROGRAMME_BOUND_MIN = 2.0
+"""Seconds the programme's relaxation gets at least: its LP bound takes ~1 s on Kuzbass."""
 PROGRAMME_BOUND_SHARE = 0.35
 """Share of phase 2's time the programme's relaxation gets for its bound (the rest polishes
 the constructed plan in the full model)."""
@@ -448,8 +465,16 @@ def _relaxation_bound(cm: ConsultationModel, best1: int, budget: float, opts: So
                       report: SolveReport) -> int | None:
     """Phase 2a alone (the programme): the month-free relaxation's lower bound."""
     say("Фаза 2а: нижняя оценка без месяцев…")
-    rel = month_free_relaxation(cm, best1, PROGRAMME_BOUND_SHARE * budget, opts.workers, opts.seed,
-                                opts.relative_gap / 2)
+    t0, last = time.monotonic(), [-1.0]
+
+    def on_bound(value: int) -> None:
+        now = time.monotonic() - t0
+        if now - last[0] >= 1.0:  # about once a second
+            last[0] = now
+            say(f"  фаза 2а: граница {num(value)}, {now:.1f} с")
+
+    rel = month_free_relaxation(cm, best1, max(PROGRAMME_BOUND_MIN, PROGRAMME_BOUND_SHARE * budget), opts.workers,
+                                opts.seed, opts.relative_gap / 2, on_bound)
     report.phases.append(PhaseResult("relaxation", rel.status, rel.objective, rel.bound, rel.seconds,
                                      rel.variables))
     say(f"  нижняя оценка {num(rel.bound)}, {rel.seconds:.1f} с")
@@ -512,10 +537,10 @@ def _repair(cm: ConsultationModel, baseline: dict[int, int], coverage, objective
             value = baseline.get(var.index, 0)
             schools_held[var.index] = (value, value)
     counts_held: dict[int, tuple[int, int]] = {}
-    for var in cm.count.values():
+    for key, var in cm.count.items():
         base = baseline.get(var.index, 0)
         if base > 0:
-            hi = domain_max(cm.model, var.index)
+            hi = cm.count_ub[key]
             counts_held[var.index] = (min(base, hi), hi)
     # Touched schools keep their baseline sessions that still exist: usually the fewest
     # changes only add to them. On a C07 dropout (most of Kuzbass's schools touched) this
@@ -659,7 +684,7 @@ def _complete(cm: ConsultationModel, values: dict[int, int], objective=None) -> 
     With `objective`, the helpers take their best values for it; returns the values and the
     objective's value (0 without one)."""
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = 5.0
+    solver.parameters.max_time_in_seconds = 30.0
     solver.parameters.num_workers = 1
     fixed = {var.index: values.get(var.index, 0) for var in _all_vars(cm)}
     if objective is not None:

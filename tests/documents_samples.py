@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from helpers import rows_to_csv, write_instance
+from helpers import BASE_TOML, rows_to_csv, write_instance
 from models.domain import ActivityDates, Format, Instance, Plan, Session, Unmet
 from planner.inputs.validation import load_instance
 
@@ -141,10 +141,19 @@ def at(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=TZ)
 
 
-def sample_instance(folder: Path, *, roadmap: bool = True) -> Instance:
-    extra = {"roadmap.csv": rows_to_csv(ROADMAP)} if roadmap else {}
+def sample_instance(
+    folder: Path,
+    *,
+    roadmap: bool | list[dict[str, str]] = True,
+    toml_extra: str = "",
+) -> Instance:
+    """The tiny instance; `roadmap` True gives ROADMAP, a list gives those rows; `toml_extra`
+    is appended to its instance.toml (after the [rules] section)."""
+    rows = roadmap if isinstance(roadmap, list) else ROADMAP
+    extra = {"roadmap.csv": rows_to_csv(rows)} if roadmap else {}
     write_instance(
         folder,
+        toml=BASE_TOML + toml_extra,
         municipalities=MUNICIPALITIES,
         topics=TOPICS,
         consultants=CONSULTANTS,

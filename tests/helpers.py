@@ -122,3 +122,18 @@ def find(problems: list[Problem], **where: object) -> Problem:
     hits = [p for p in problems if all(getattr(p, k) == v for k, v in where.items())]
     assert hits, f"no problem with {where}; got:\n" + "\n".join(p.render() for p in problems)
     return hits[0]
+
+
+def starve(monkeypatch, variable_prefix: str) -> None:
+    """Give no time to every CP-SAT solve of a model that has a variable named `variable_prefix…`
+    (e.g. "a[" the relaxation, "attend[" the month model, "placed[" the date phase): what a
+    loaded machine or a short limit does to that step."""
+    from ortools.sat.python import cp_model
+
+    class NoTime(cp_model.CpSolver):
+        def solve(self, model, *args):
+            if any(v.name.startswith(variable_prefix) for v in model.proto.variables):
+                self.parameters.max_time_in_seconds = 0.0
+            return super().solve(model, *args)
+
+    monkeypatch.setattr(cp_model, "CpSolver", NoTime)

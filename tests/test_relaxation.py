@@ -12,7 +12,7 @@ import random
 import pytest
 from ortools.sat.python import cp_model
 
-from helpers import BASE_TOML, write_instance
+from helpers import BASE_TOML, starve, write_instance
 from models.consultation import ConsultationModel
 from models.cp_domains import allows, fixed_domains
 from models.relaxation import month_free_relaxation
@@ -118,19 +118,14 @@ def test_fixed_domains_restores_the_model():
     assert list(model.proto.variables[x.index].domain) == [0, 5]
 
 
-def test_a_relaxation_without_a_solution_still_gives_a_usable_bound(tmp_path, monkeypatch):
-    # When the relaxation finds no solution in its time (UNKNOWN), its bound is still used
-    # as a constraint of phase 2: it must be an int (CP-SAT refuses `expr >= 0.0`).
-    class NoTime(cp_model.CpSolver):
-        def solve(self, model, *args):
-            if any(v.name.startswith("a[") for v in model.proto.variables):  # the relaxation only
-                self.parameters.max_time_in_seconds = 0.0
-            return super().solve(model, *args)
-
-    monkeypatch.setattr(cp_model, "CpSolver", NoTime)
+def test_a_relaxation_without_a_solution_gives_no_bound(tmp_path, monkeypatch):
+    # When the relaxation is stopped before it proves anything (UNKNOWN), CP-SAT reports a
+    # "bound" of 0 that bounds nothing (seen on 1 000 schools: a plan of -431 612 then read as
+    # proven optimal). No bound then; the full search proves the plan by itself.
+    starve(monkeypatch, "a[")  # the relaxation only
     inst, _ = load_instance(random_instance(tmp_path / "inst", 5))
     plan, report = solve_consultations(inst, exact())
     relaxation = next(p for p in report.phases if p.name == "relaxation")
     assert relaxation.status == "UNKNOWN" and relaxation.objective is None
-    assert isinstance(relaxation.bound, int) and relaxation.bound <= plan.objective
+    assert relaxation.bound is None
     assert plan.status == "OPTIMAL" and validate(inst, plan) == []

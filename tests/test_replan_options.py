@@ -14,7 +14,7 @@ import dataclasses
 import json
 from datetime import date
 
-from helpers import BASE_TOML, MUNICIPALITIES, run_cli, write_instance
+from helpers import BASE_TOML, MUNICIPALITIES, run_cli, starve, write_instance
 from models.calendar_days import DateRange
 from models.domain import Instance
 from models.replan import coverage_price, replan_options
@@ -110,3 +110,27 @@ def test_prefer_stability_from_the_command_line(tmp_path):
     assert "## Варианты" in report and "Школа S1" in report and "--prefer coverage" in report
     check = run_cli("validate", str(instance_dir), str(out / "plan.json"))
     assert "соблюдает все правила" in check.stdout
+
+
+def test_a_replan_that_finds_nothing_keeps_what_still_fits(tmp_path, monkeypatch):
+    # The search given no time (seen on a loaded machine at the default limit): the plan used
+    # to keep only the history and cancel every later session. Now the baseline's later
+    # sessions that the change still allows are kept; the rest is named as unmet.
+
+    consultants = [{**CONSULTANTS[0], "topics": "TV;TB;TC"}, CONSULTANTS[1]]
+    topics = TOPICS + [{**TOPICS[1], "id": "TC", "title": "Вебинар по R03", "risks": "R03", "months": "2022-06"}]
+    schools = [{**s, "risks": "R06;R03"} for s in SCHOOLS]
+    folder = write_instance(tmp_path / "inst", toml=BASE_TOML, municipalities=MUNICIPALITIES, topics=topics,
+                            consultants=consultants, schools=schools)
+    instance = load_instance(folder)[0]
+    baseline, _ = solve_consultations(instance, OPTS)
+    assert sorted(s.topic for s in baseline.sessions) == ["TA", "TC"]
+
+    starve(monkeypatch, "attend[")  # the month model only
+    changed = _without(instance, "C2")
+    found = replan_options(changed, baseline, FREEZE, OPTS)
+    plan = found.coverage
+    assert plan.meta.get("fallback") and plan.meta["replan"]["kept"] == 1 and plan.meta["replan"]["cancelled"] == 1
+    assert [s.topic for s in plan.sessions] == ["TC"]
+    assert sorted((u.school, u.risk) for u in plan.unmet) == [("S1", "R06"), ("S2", "R06")]
+    assert validate(changed, plan) == []

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from helpers import BASE_TOML, CONSULTANTS, MUNICIPALITIES, TOPICS, write_instance
+from helpers import BASE_TOML, CONSULTANTS, MUNICIPALITIES, TOPICS, starve, write_instance
 from models.calendar_days import month_of
 from models.domain import Format, Instance, Plan, Session
 from models.solve import SolveOptions, solve_consultations
@@ -399,3 +399,18 @@ def test_visitor_candidates_must_not_be_negative(tmp_path):
         load_instance(folder)
     rendered = [p.render() for p in exc.value.problems]
     assert any("rules.visitor_candidates" in r and "-1" in r and "отрицательным" in r for r in rendered), rendered
+
+
+def test_dates_without_time_still_place_every_session(tmp_path, monkeypatch):
+    # The date phase's search given no time (a loaded machine, a short limit) found nothing,
+    # and every session used to be dropped: a plan with none, called feasible. The first-fit
+    # placement by the same day rules is the answer then.
+
+    starve(monkeypatch, "placed[")  # the date phase only
+    onsite = {**T1, "format": "onsite", "duration_min": "120", "capacity": "1"}
+    inst, plan = solve(tmp_path, topics=[TV, onsite, topic("T2")], consultants=[consultant("C1", topics="TV;T1;T2")],
+                       schools=[school("S1", priority=1), school("S2"), school("S3", verified_on="")])
+    dates = next(p for p in plan.meta["phases"] if p["name"] == "dates")
+    assert dates["status"] == "FIRST_FIT" and dates["objective"] == 0.0  # nothing left unplaced
+    assert len(plan.sessions) == 2 and plan.unmet == []  # the visit to S3 and the webinar for all three
+    assert validate(inst, plan) == []

@@ -41,3 +41,10 @@ def test_a_rostov_like_classic_instance(tmp_path):
     rules, weights = instance.settings.rules, instance.settings.weights
     assert (rules.hold_every_topic, rules.max_gap_months, weights.relevant_attendance) == (False, 0, 0)
     assert rules.school_max_sessions_per_month == 2  # the template's other settings are kept
+
+
+def test_the_benchmark_plans_kuzbass_with_the_commands_default_limit():
+    from planner.tools.benchmark import DEFAULT_SOLVE
+    from planner.workflows.solving import DEFAULT_TIME_LIMIT
+
+    assert DEFAULT_SOLVE == DEFAULT_TIME_LIMIT

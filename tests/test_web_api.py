@@ -513,8 +513,10 @@ def test_nothing_is_written_outside_the_data_folder_and_files_are_private(server
 
 
 def test_the_database_is_migrated_and_numbered(server):
+    from planner.web.db import migrations
+
     with server.db() as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert db.execute("PRAGMA user_version").fetchone()[0] == len(migrations()) == 2
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"users", "web_sessions", "instances", "plans", "jobs"} <= tables
 
@@ -569,6 +571,50 @@ def test_a_page_upload_with_problems_shows_the_table(server, broken_workbook):
             for tr in re.findall(r"<tr>(.*?)</tr>", r.text.split('id="problems"')[1], re.DOTALL)]
     assert ["Сломанная книга.xlsx, лист «consultants»", "2", "max_per_month", "много"] in [row[:4] for row in rows]
     assert len([row for row in rows if row]) == 3
+
+
+def test_the_problem_table_links_the_guides_sections(server, broken_workbook):
+    """Under the table: one link per section of the guide that explains the problems (the
+    schools' and the consultants' sheets here), to the guide's page; the API's table stays the
+    contract's (no extra keys)."""
+    from planner.inputs import guide
+
+    browser, csrf = _signed_in(server, "ed")
+    try:
+        r = browser.post("/instances", data={"csrf": csrf},
+                         files={"file": ("Сломанная книга.xlsx", broken_workbook, XLSX)})
+        assert r.status_code == 422
+        block = r.text.split('id="guide-links"')[1].split("</p>")[0]
+        links = re.findall(r'<a href="([^"]+)">([^<]+)</a>', block)
+        expected = [guide.SHEETS["consultants"], guide.SHEETS["schools"]]  # the table's order
+        assert links == [(f"/guide/#{s.anchor}", s.title) for s in expected]
+        page = browser.get("/guide/")  # each linked anchor is a heading's id on the guide's page
+        assert page.status_code == 200
+        for href, _title in links:
+            assert f'id="{href.split("#")[1]}"' in page.text
+    finally:
+        browser.close()
+    with client(server) as c:
+        api = upload(c, "b.xlsx", broken_workbook, XLSX)
+    assert api.status_code == 422
+    assert {key for row in api.json()["errors"] for key in row} == {"file", "row", "column", "value", "message"}
+
+
+def test_the_guide_page_needs_no_sign_in_and_has_every_section(server):
+    from planner.inputs import guide
+
+    with httpx.Client(base_url=server.url, timeout=30) as anon:
+        page = anon.get("/guide/")
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        for section in guide.ALL_SECTIONS:
+            assert f'id="{section.anchor}"' in page.text, section.title
+        assert "<table" in page.text and "<script" not in page.text.split("<main>")[1]
+        pictures = re.findall(r'<img src="([^"]+)"', page.text)
+        assert pictures and all(p.startswith("img/") for p in pictures)
+        picture = anon.get("/guide/" + pictures[0])
+        assert picture.status_code == 200 and picture.content[:4] == b"\x89PNG"
+        assert anon.get("/guide/img/..%2Fруководство.md").status_code == 404
+        assert anon.get("/guide", follow_redirects=False).headers["location"] == "/guide/"
 
 
 def test_template_and_the_instance_back_as_a_workbook(server, tiny):

@@ -101,6 +101,16 @@ class Server:
         return conn
 
 
+def server_with_user(data: Path, user: str):
+    """A started server over `data` with one editor `user`; its password in `.password`. A
+    generator for a module fixture: it yields the server and stops it afterwards."""
+    password = quick_user(data, user)
+    srv = Server(data).start()
+    srv.password = password
+    yield srv
+    srv.stop()
+
+
 def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

@@ -170,7 +170,7 @@ def _sync_calendar(server_cal, party: PartyCalendar, zone, report: PublishReport
             report.created += 1
             continue
         obj, current = on_server[uid]
-        new = _next_version(event, current)
+        new = next_version(event, current)
         if new is None:
             report.unchanged += 1
             continue
@@ -193,18 +193,19 @@ def _sync_calendar(server_cal, party: PartyCalendar, zone, report: PublishReport
         report.cancelled += 1
 
 
-def _next_version(wanted: Event, current: Event) -> Event | None:
-    """The event to write over the server's copy, or None when the server already has it.
+def next_version(wanted: Event, current: Event, fingerprint=None) -> Event | None:
+    """The event to write over the published copy (a server's, or the last feed's), or None
+    when that copy already says it.
 
-    Content equal (ignoring DTSTAMP and SEQUENCE) and the server's SEQUENCE at least ours:
-    nothing to do. Otherwise our event, with SEQUENCE above the server's when the content
-    changed, so that calendar programs accept it as newer.
+    Content equal (by `fingerprint`, default `event_fingerprint`: DTSTAMP and SEQUENCE
+    ignored) and the published SEQUENCE at least ours: nothing to do. Otherwise our event,
+    with SEQUENCE above the published one when the content changed, so that calendar programs
+    accept it as newer.
     """
+    fingerprint = fingerprint or event_fingerprint
     ours, theirs = _sequence(wanted), _sequence(current)
-    if event_fingerprint(wanted) == event_fingerprint(current):
-        if ours <= theirs:
-            return None
-        return wanted
+    if fingerprint(wanted) == fingerprint(current):
+        return None if ours <= theirs else wanted
     if ours > theirs:
         return wanted
     new = copy.deepcopy(wanted)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from models.domain import Instance, Plan
-from models.problems import InputError
+from models.problems import InputError, Problem
 from planner.cli.export import add_plan_arguments, export_subparsers, load_plan_for_export
 from planner.exports.documents import APPENDIX_FILE, REPORT_FILE, WORKBOOK_FILE
 from planner.exports.documents_common import plan_mismatches
@@ -21,11 +21,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     export = export_subparsers(sub)
     p = export.add_parser(
         "docx",
-        help="приложение к приказу в Word: график консультаций по месяцам и по школам",
+        help="приложение к приказу в Word: график консультаций по месяцам",
         description=f"Записать {APPENDIX_FILE}: график консультаций в форме приложения к приказу "
-        "(по месяцам, по школам и, если есть, мероприятия дорожной карты).",
+        "(по месяцам). С --sections — также визиты верификации, консультации по школам и "
+        "мероприятия дорожной карты.",
     )
     add_plan_arguments(p)
+    p.add_argument(
+        "--sections",
+        default="graph",
+        metavar="РАЗДЕЛЫ",
+        help="разделы через запятую: graph (график по месяцам), visits (визиты верификации по "
+        "школам), schools (консультации по школам), roadmap (мероприятия дорожной карты); "
+        "по умолчанию graph",
+    )
     p.set_defaults(func=_cmd_export_docx)
 
     p = export.add_parser(
@@ -47,9 +56,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_export_docx(args: argparse.Namespace) -> int:
-    from planner.exports.documents_docx import appendix_docx
+    from planner.exports.documents_docx import SECTIONS, appendix_docx
 
-    return _write_one(args, APPENDIX_FILE, appendix_docx)
+    chosen = [x.strip() for x in args.sections.split(",") if x.strip()]
+    unknown = [x for x in chosen if x not in SECTIONS]
+    if unknown or not chosen:
+        raise InputError([Problem("командная строка", f"неизвестный раздел приложения (есть: {', '.join(SECTIONS)})",
+                                  column="--sections", value=args.sections)])
+    return _write_one(args, APPENDIX_FILE, lambda instance, plan: appendix_docx(instance, plan, chosen))
 
 
 def _cmd_export_xlsx(args: argparse.Namespace) -> int:

@@ -5,12 +5,38 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from models.problems import InputError, render_all
+from planner.inputs import guide
 
 EXIT_INPUT = 2
 EXIT_INTERNAL = 3
+
+RUSSIAN = {
+    "usage: ": "использование: ",
+    "%(prog)s: error: %(message)s\n": "%(prog)s: ошибка: %(message)s\n",
+    "positional arguments": "позиционные аргументы",
+    "options": "параметры",
+    "show this help message and exit": "показать эту справку и выйти",
+    "the following arguments are required: %s": "не хватает обязательных аргументов: %s",
+    "unrecognized arguments: %s": "неизвестные аргументы: %s",
+    "argument %(argument_name)s: %(message)s": "аргумент %(argument_name)s: %(message)s",
+    "invalid choice: %(value)r (choose from %(choices)s)": "недопустимое значение %(value)r (можно: %(choices)s)",
+    "invalid %(type)s value: %(value)r": "недопустимое значение %(value)r (нужно: %(type)s)",
+    "expected one argument": "нужно одно значение",
+    "expected at least one argument": "нужно хотя бы одно значение",
+    "expected at most one argument": "нужно не больше одного значения",
+    "ambiguous option: %(option)s could match %(matches)s": "неоднозначный параметр %(option)s: подходят %(matches)s",
+    "not allowed with argument %s": "нельзя вместе с аргументом %s",
+    "one of the arguments %s is required": "нужен один из аргументов %s",
+    "ignored explicit argument %r": "лишнее значение %r",
+    "can't open '%(filename)s': %(error)s": "не открывается «%(filename)s»: %(error)s",
+}
+"""argparse's own messages in Russian: it translates every one through gettext (`argparse._`),
+so one catalogue serves usage errors, `--help` and every subcommand."""
+argparse._ = lambda text: RUSSIAN.get(text, text)  # type: ignore[attr-defined]
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -40,8 +66,17 @@ def _cmd_template(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser whose usage errors also point to the guide's section on commands.
+    Subcommands' parsers are of the same class (argparse makes them so)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_INPUT, f"{self.prog}: ошибка: {message}\n{guide.pointer(guide.COMMAND_LINE)}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="planner",
         description="Планирование графика консультаций мобильных групп для ШНОР.",
     )
@@ -60,13 +95,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_template)
 
     # Each command module registers its own subcommands; the order is that of `planner --help`.
-    # `planner serve` / `planner users` start the web front door: its command module is the one
-    # thing of it the command line imports (tests/test_layout.py, COMMAND_ENTRIES).
     from planner.cli import calendars, documents, replan, roadmap, solve
-    from planner.web import cli as web
 
-    for module in (solve, roadmap, calendars, documents, replan, web):
+    for module in (solve, roadmap, calendars, documents, replan):
         module.register(sub)
+    # The other front doors' commands (`planner serve`, `planner users`, `planner batch`,
+    # `planner synthetic`) are declared in pyproject.toml's entry points: the front doors do
+    # not import each other.
+    for entry in sorted(entry_points(group="planner.commands"), key=lambda e: e.name):
+        entry.load()(sub)
     return parser
 
 
@@ -79,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         print(render_all(exc.problems), file=sys.stderr)
         n = len(exc.errors)
         print(f"Найдено ошибок: {n}. Исправьте их и запустите команду снова.", file=sys.stderr)
+        print(guide.pointer_lines(exc.problems), file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:
         print("Прервано.", file=sys.stderr)
@@ -88,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(
             f"Внутренняя ошибка программы: {type(exc).__name__}: {exc}\n"
-            "Сообщите разработчикам; для подробностей запустите с PLANNER_DEBUG=1.",
+            "Сообщите разработчикам; для подробностей запустите с PLANNER_DEBUG=1.\n"
+            + guide.pointer(guide.INTERNAL),
             file=sys.stderr,
         )
         return EXIT_INTERNAL

@@ -42,7 +42,8 @@ def _cmd_replan(args: argparse.Namespace) -> int:
         other = next(o for o in OPTIONS if o != result.options["chosen"])
         print(f"  Выбран «{OPTION_TITLES[result.options['chosen']]}»; другой вариант: {out / f'plan-{other}.json'}"
               f" (взять его: --prefer {other})")
-    print(f"Записано в {out} (отчёт об изменениях: {out / 'changes.md'})")
+    report = ", ".join(str(out / n) for n in ("changes.md", "changes.docx") if (out / n).exists())
+    print(f"Записано в {out} (отчёт об изменениях: {report})")
     say(f"Всего {time.monotonic() - t0:.1f} с")
     return 0
 

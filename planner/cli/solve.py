@@ -9,6 +9,7 @@ import time
 from models.problems import InputError, Problem
 from models.solve import SolveOptions
 from models.validate import Violation
+from planner.inputs import guide
 from planner.workflows.solving import (
     DEFAULT_TIME_LIMIT,
     DEFAULT_WORKERS,
@@ -54,6 +55,7 @@ def report_invalid(violations: list[Violation]) -> int:
     print("Внутренняя ошибка: построенный план нарушает правила, файлы не записаны:", file=sys.stderr)
     for v in violations[:50]:
         print("  " + v.render(), file=sys.stderr)
+    print(guide.pointer(guide.PLAN_INVALID), file=sys.stderr)
     return 3
 
 
@@ -67,6 +69,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     print(f"План {args.plan} нарушает правила ({len(violations)}):")
     for v in violations:
         print("  " + v.render())
+    print(guide.pointer(guide.PLAN_INVALID))
     return 1
 
 

@@ -68,24 +68,21 @@ SCORE_LABELS = {
     "changed": "Изменено консультаций относительно прежнего плана",
 }
 
-CHANGE_KINDS = {
-    "added": "добавлена",
-    "new": "добавлена",
-    "removed": "отменена",
-    "cancelled": "отменена",
-    "canceled": "отменена",
-    "deleted": "отменена",
-    "moved": "перенесена",
-    "rescheduled": "перенесена",
-    "retimed": "перенесено время",
-    "reassigned": "сменился консультант",
-    "consultant": "сменился консультант",
-    "schools": "изменился состав школ",
-    "changed": "изменена",
-    "modified": "изменена",
-    "kept": "без изменений",
-}
-
+TOTALS = (
+    "needs_total",
+    "needs_covered",
+    "coverage_share",
+    "covered_priority_1",
+    "covered_priority_2",
+    "covered_priority_3",
+    "verifications_covered",
+    "sessions",
+    "attendance",
+    "travel_km",
+    "max_load",
+)
+"""The figures of a plan a working group reads (`SCORE_LABELS`), in this order; the solver's own
+terms (its objective, the weighted total, the sum of delays) stay out of the documents."""
 
 # --- words and dates ---------------------------------------------------------------------
 
@@ -239,6 +236,39 @@ def _genitive_word(word: str) -> str:
     return word
 
 
+def order_date_text(value: str) -> str:
+    """`[documents] order_date` as the order prints it: an ISO date (also a workbook's
+    «2021-12-30 00:00:00») becomes «30.12.2021»; any other text stays as written."""
+    text = value.strip()
+    try:
+        return date_text(date.fromisoformat(text[:10]))
+    except ValueError:
+        return text
+
+
+def approval_lines(instance: Instance) -> list[str]:
+    """The appendix's top-right block, as the order prints it: «Приложение / к Дорожной карте
+    (плану мероприятий), / утверждённой приказом / <кого> / от <дата> № <номер>». Without
+    `[documents]` settings the date and number are blanks to fill in by hand."""
+    doc = instance.settings.documents
+    day = order_date_text(doc.order_date) if doc.order_date.strip() else "«___» __________ 20___ г."
+    number = doc.order_number.strip() or "______"
+    lines = ["Приложение", "к Дорожной карте (плану мероприятий),", "утверждённой приказом"]
+    if doc.approved_by.strip():
+        lines.append(doc.approved_by.strip())
+    lines.append(f"от {day} № {number}")
+    return lines
+
+
+def document_author(instance: Instance) -> str:
+    """Who the documents are from: `[documents] author`, else the region's working group."""
+    doc = instance.settings.documents
+    if doc.author.strip():
+        return doc.author.strip()
+    region = instance.settings.region.name.strip()
+    return f"Региональная рабочая группа {region_genitive(region)}" if region else "Региональная рабочая группа"
+
+
 def plan_years(instance: Instance) -> str:
     """``'2022 году'`` or ``'2022–2023 годах'``: the years of the planning horizon."""
     h = instance.settings.horizon
@@ -348,154 +378,6 @@ def plan_mismatches(instance: Instance, plan: Plan, display: str = "plan.json") 
     return problems
 
 
-# --- what changed in a replan ------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ChangeRow:
-    """One line of «что изменилось», whatever shape the replan recorded it in."""
-
-    kind: str
-    session: str
-    topic: str
-    consultant: str
-    before: str
-    after: str
-    schools: str
-    details: str
-
-
-_KNOWN_CHANGE_KEYS = {
-    "kind",
-    "type",
-    "change",
-    "session",
-    "id",
-    "session_id",
-    "topic",
-    "consultant",
-    "old_start",
-    "new_start",
-    "old_consultant",
-    "new_consultant",
-    "schools",
-    "old_schools",
-    "new_schools",
-    "municipality",
-    "before",
-    "after",
-}
-
-
-def change_rows(instance: Instance, plan: Plan) -> list[ChangeRow]:
-    """`plan.meta["changes"]` (a list of dicts; unknown keys kept as details) and `plan.cancelled`."""
-    raw = plan.meta.get("changes") if isinstance(plan.meta, dict) else None
-    rows: list[ChangeRow] = []
-    mentioned: set[str] = set()
-    by_id = {s.id: s for s in plan.sessions}
-    cancelled_ids = {s.id for s in plan.cancelled}
-    for item in raw if isinstance(raw, list) else []:
-        if not isinstance(item, dict):
-            rows.append(ChangeRow("изменена", "", "", "", "", "", "", str(item)))
-            continue
-        sid = str(item.get("session") or item.get("id") or item.get("session_id") or "")
-        mentioned.add(sid)
-        known = by_id.get(sid)
-        kind = str(item.get("kind") or item.get("type") or item.get("change") or "")
-        if not kind:
-            kind = "cancelled" if sid in cancelled_ids else "changed"
-        topic = str(item.get("topic") or (known.topic if known else ""))
-        # models/replan.py writes `consultant` (now) and `old_consultant`; others may write
-        # `new_consultant`.
-        new_c = item.get("new_consultant") or item.get("consultant")
-        old_c = item.get("old_consultant")
-        consultant = str(new_c or (known.consultant if known else ""))
-        before = _when_text(item.get("old_start", item.get("before")))
-        after = _when_text(item.get("new_start", item.get("after")))
-        if old_c and new_c and old_c != new_c:
-            before = "; ".join(x for x in (before, consultant_name(instance, str(old_c))) if x)
-            after = "; ".join(x for x in (after, consultant_name(instance, str(new_c))) if x)
-        schools = _id_list(item.get("schools", item.get("new_schools")))
-        old_schools = _id_list(item.get("old_schools"))
-        if not schools:
-            schools_text = _schools_text(instance, old_schools)
-        elif old_schools and set(old_schools) != set(schools):
-            schools_text = (
-                f"{_schools_text(instance, schools)} (было: {_schools_text(instance, old_schools)})"
-            )
-        else:
-            schools_text = _schools_text(instance, schools)
-        extra = [
-            f"место: {municipality_name(instance, str(item['municipality']))}"
-            if item.get("municipality")
-            else ""
-        ]
-        extra += [
-            f"{k}: {v}"
-            for k, v in item.items()
-            if k not in _KNOWN_CHANGE_KEYS and v not in (None, "", [], {})
-        ]
-        rows.append(
-            ChangeRow(
-                kind=CHANGE_KINDS.get(kind.lower(), kind),
-                session=sid,
-                topic=topic_title(instance, topic) if topic else "",
-                consultant=consultant_name(instance, consultant) if consultant else "",
-                before=before,
-                after=after,
-                schools=schools_text,
-                details="; ".join(x for x in extra if x),
-            )
-        )
-    for s in plan.cancelled:
-        if s.id in mentioned:
-            continue
-        rows.append(
-            ChangeRow(
-                kind="отменена",
-                session=s.id,
-                topic=topic_title(instance, s.topic),
-                consultant=consultant_name(instance, s.consultant),
-                before=session_when(instance, s),
-                after="",
-                schools=_schools_text(instance, list(s.schools)),
-                details="",
-            )
-        )
-    return rows
-
-
-def _when_text(value: object) -> str:
-    if value is None or value == "":
-        return ""
-    if isinstance(value, datetime):
-        return f"{date_text(value.date())}, {value:%H:%M}"
-    if isinstance(value, date):
-        return date_text(value)
-    text = str(value)
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return text
-    if len(text) <= 10:
-        return date_text(parsed.date())
-    return f"{date_text(parsed.date())}, {parsed:%H:%M}"
-
-
-def _id_list(value: object) -> list[str]:
-    if value is None or value == "":
-        return []
-    if isinstance(value, str):
-        return [x.strip() for x in value.split(";") if x.strip()]
-    if isinstance(value, (list, tuple, set)):
-        return [str(x) for x in value]
-    return [str(value)]
-
-
-def _schools_text(instance: Instance, schools: object) -> str:
-    return "; ".join(school_name(instance, sid) for sid in _id_list(schools))
-
-
 # --- figures shared by the workbook and the report ---------------------------------------
 
 
@@ -535,3 +417,226 @@ def consultant_month_load(instance: Instance, plan: Plan) -> dict[str, dict[Mont
         m = session_month(instance, s)
         row[m] = row.get(m, 0) + 1
     return out
+
+
+# --- the programme: its measures and its exceptions, in the working group's words --------
+
+
+@dataclass(frozen=True)
+class ProgrammeFigure:
+    """One measure of the programme (models/programme.py) as a person reads it."""
+
+    key: str
+    label: str
+    value: int | float | str
+
+
+def is_verification(instance: Instance, s: Session) -> bool:
+    t = instance.topics.get(s.topic)
+    return t is not None and t.stage == Stage.VERIFICATION
+
+
+def month_support(instance: Instance, plan: Plan) -> list[tuple[Month, int, int, int]]:
+    """Per month of the plan: (month, consultations other than verification, verification
+    visits, schools that attend at least one consultation that month)."""
+    rows = []
+    by_month = sessions_by_month(instance, plan)
+    for m in plan_months(instance, plan):
+        sessions = by_month.get(m, [])
+        visits = sum(1 for s in sessions if is_verification(instance, s))
+        schools = {x for s in sessions for x in s.schools}
+        rows.append((m, len(sessions) - visits, visits, len(schools)))
+    return rows
+
+
+def _number(value: object) -> float:
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def decimal_text(value: float, digits: int = 1) -> str:
+    """``12.52`` → ``'12,5'`` (the Russian decimal comma; whole numbers without one)."""
+    text = f"{value:.{digits}f}".rstrip("0").rstrip(".") if digits else f"{value:.0f}"
+    return text.replace(".", ",")
+
+
+def programme_figures(instance: Instance, plan: Plan) -> list[ProgrammeFigure]:
+    """The measures a working group checks (issue «programme»), in its words: topics held of
+    those the schools can use, consultations per open month, the longest gap of a school,
+    relevant consultations per school, the most onsite visits of one consultant in a month,
+    and the exceptions' counts."""
+    score = plan_score(instance, plan)
+    open_months = set(instance.calendar.open_months)
+    per_month = [n for m, n, _v, _s in month_support(instance, plan) if m in open_months]
+    gap_limit = instance.settings.rules.max_gap_months
+    figures = [
+        ProgrammeFigure(
+            "topics_held",
+            "Темы программы: проведено из тех, что нужны школам",
+            f"{int(_number(score.get('topics_held')))} из {int(_number(score.get('topics_usable')))}",
+        ),
+        ProgrammeFigure(
+            "sessions_per_month",
+            "Консультаций в месяц, кроме верификации (открытые месяцы)",
+            f"от {min(per_month)} до {max(per_month)}" if per_month else "—",
+        ),
+        ProgrammeFigure(
+            "longest_gap",
+            "Самый долгий перерыв у школы после верификации, открытых месяцев подряд",
+            int(_number(score.get("longest_gap"))),
+        ),
+        ProgrammeFigure(
+            "relevant_per_school",
+            "Консультаций по своим рискам на одну школу, в среднем",
+            decimal_text(_number(score.get("relevant_per_school"))),
+        ),
+        ProgrammeFigure(
+            "max_onsite_per_month",
+            "Больше всего выездов одного консультанта в месяц",
+            int(_number(score.get("max_onsite_per_month"))),
+        ),
+        ProgrammeFigure("unheld_topics", "Тем программы не проведено", len(plan.unheld_topics)),
+    ]
+    if gap_limit > 0:
+        figures.append(
+            ProgrammeFigure(
+                "support_gaps",
+                f"Школ с перерывом дольше {gap_limit} мес. или с поздней верификацией",
+                len({g.school for g in plan.support_gaps}),
+            )
+        )
+    return figures
+
+
+GAP_KINDS = {
+    "gap": "перерыв в консультациях",
+    "late_verification": "поздний визит верификации",
+}
+
+
+@dataclass(frozen=True)
+class ProgrammeException:
+    """A topic not held or a school left without support too long, with its reason."""
+
+    kind: str
+    subject: str
+    municipality: str
+    months: str
+    reason: str
+    code: str
+
+
+def months_text(months: tuple[str, ...] | list[str]) -> str:
+    """``('2022-05', '2022-06')`` → ``'май 2022, июнь 2022'``."""
+    return ", ".join(month_short(m).lower() if len(m) == 7 else m for m in months)
+
+
+def programme_exceptions(instance: Instance, plan: Plan) -> list[ProgrammeException]:
+    """`plan.unheld_topics` then `plan.support_gaps` (schools in the list's order)."""
+    rows = [
+        ProgrammeException(
+            "тема не проведена", quoted_title(topic_title(instance, u.topic)), "", "", u.reason, u.code
+        )
+        for u in plan.unheld_topics
+    ]
+    order = {sid: i for i, sid in enumerate(school_order(instance))}
+    for g in sorted(plan.support_gaps, key=lambda g: (order.get(g.school, len(order)), g.months)):
+        school = instance.schools.get(g.school)
+        rows.append(
+            ProgrammeException(
+                GAP_KINDS.get(g.kind, g.kind),
+                school.name if school else g.school,
+                municipality_name(instance, school.municipality) if school else "",
+                months_text(g.months),
+                g.reason,
+                g.code,
+            )
+        )
+    return rows
+
+
+# --- key figures: the report's cards, and what a replan compares with its baseline -------
+
+
+@dataclass(frozen=True)
+class KeyFigure:
+    """A figure as the report's card shows it: its value in words, what it counts, and
+    `tone` "ok" / "bad" / "" (green, red or plain)."""
+
+    key: str
+    value: str
+    label: str
+    tone: str = ""
+    name: str = ""
+    """What it counts, as a table's row names it (the same for every plan)."""
+
+
+BASELINE_FIGURES = "baseline_figures"
+"""The plan.meta key where a replan keeps its baseline's key figures ({key: value}), so that
+every document of the replan can set each figure against the baseline's."""
+
+
+def key_figures(instance: Instance, plan: Plan) -> list[KeyFigure]:
+    """The plan at a glance: sessions, schools reached, coverage (verifications included), unmet needs,
+    travel, consultants, the largest load, and the programme's measures (`programme_figures`)."""
+    score = plan_score(instance, plan)
+    onsite = sum(1 for s in plan.sessions if s.format == Format.ONSITE)
+    reached = {school for s in plan.sessions for school in s.schools}
+    used = {s.consultant for s in plan.sessions}
+    needed, covered = int(_number(score.get("needs_total"))), int(_number(score.get("needs_covered")))
+    share = covered / needed if needed else 1.0
+    programme = {f.key: f for f in programme_figures(instance, plan)}
+    topics = programme["topics_held"]
+    held, usable = (int(x) for x in str(topics.value).split(" из ")) if " из " in str(topics.value) else (0, 0)
+    return [
+        KeyFigure("sessions", str(len(plan.sessions)),
+                  f"консультаций (выездных {onsite}, онлайн {len(plan.sessions) - onsite})", name="Консультаций"),
+        KeyFigure("schools", f"{len(reached & set(instance.schools))} из {len(instance.schools)}",
+                  "школ получают консультации", name="Школ получают консультации"),
+        KeyFigure("coverage", f"{decimal_text(100 * share)}%",
+                  f"потребностей закрыто: {covered} из {needed} (риски школ и верификации,"
+                  f" из них верификаций {int(_number(score.get('verifications_covered')))})",
+                  "ok" if covered == needed else "", name="Потребностей закрыто (риски школ и верификации)"),
+        KeyFigure("unmet", str(len(plan.unmet)), "непокрытых потребностей", "bad" if plan.unmet else "ok",
+                  name="Непокрытых потребностей"),
+        KeyFigure("topics", str(topics.value), "тем программы проведено (из нужных школам)",
+                  "ok" if held == usable else "bad", name="Тем программы проведено (из нужных школам)"),
+        KeyFigure("per-month", str(programme["sessions_per_month"].value),
+                  "консультаций в месяц, кроме верификации", name="Консультаций в месяц, кроме верификации"),
+        KeyFigure("gap", f"{programme['longest_gap'].value} мес.",
+                  "самый долгий перерыв у школы после верификации",
+                  name="Самый долгий перерыв у школы после верификации"),
+        KeyFigure("relevant", str(programme["relevant_per_school"].value),
+                  "консультаций по своим рискам на школу, в среднем",
+                  name="Консультаций по своим рискам на школу, в среднем"),
+        KeyFigure("travel", f"{int(_number(score.get('travel_km'))):,}".replace(",", "\u00a0"),
+                  "км в дороге на выезды (туда и обратно)", name="Поездки на выезды, км (туда и обратно)"),
+        KeyFigure("onsite-month", str(programme["max_onsite_per_month"].value),
+                  "выездов одного консультанта в месяц, больше всего",
+                  name="Больше всего выездов одного консультанта в месяц"),
+        KeyFigure("consultants", f"{len(used)} из {len(instance.consultants)}", "консультантов задействовано",
+                  name="Консультантов задействовано"),
+        KeyFigure("max-load", str(int(_number(score.get("max_load")))), "консультаций у самого загруженного",
+                  name="Консультаций у самого загруженного консультанта"),
+    ]
+
+
+def baseline_figures(plan: Plan) -> dict[str, str]:
+    """A replan's record of its baseline's key figures (`BASELINE_FIGURES`), else {}."""
+    meta = plan.meta if isinstance(plan.meta, dict) else {}
+    got = meta.get(BASELINE_FIGURES)
+    return {str(k): str(v) for k, v in got.items()} if isinstance(got, dict) else {}
+
+
+def replan_scenario(plan: Plan) -> str:
+    """The scenario a replan followed, in words («перепланирование» when it had no name)."""
+    meta = plan.meta.get("replan") if isinstance(plan.meta, dict) else None
+    name = meta.get("scenario") if isinstance(meta, dict) else ""
+    return str(name) if name else "перепланирование"
+
+
+def is_replan(plan: Plan) -> bool:
+    meta = plan.meta if isinstance(plan.meta, dict) else {}
+    return "replan" in meta or "changes" in meta or bool(plan.cancelled)

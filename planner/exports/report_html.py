@@ -1,11 +1,18 @@
 """The plan at a glance: one self-contained HTML page in Russian, for a working-group meeting.
 
-Sections (each a `<section>` with a stable id, listed in `SECTIONS`): key figures; who
-consults when (a Gantt chart per consultant); consultations of each school per month (a
-heatmap); risk-factor coverage (needed vs met per factor); consultant load per month against
-the monthly limit; onsite travel (a scatter of municipality centres on longitude/latitude
-with the consultants' routes, plus km per consultant); unmet needs; and, for a replanned
-plan, what changed.
+Sections (each a `<section>` with a stable id, listed in `SECTIONS`): key figures, with the
+programme's measures (and, for a replan, each against the baseline's); support through the
+year (consultations per month by stage and the schools they reach, then who consults when, a
+Gantt chart per consultant); consultations of each school per month (a heatmap); risk-factor
+coverage (needed vs met per factor); consultant load per month against the monthly limit;
+onsite travel (a scatter of municipality centres on longitude/latitude with the consultants'
+routes, plus km per consultant); unmet needs; the programme's exceptions (topics not held,
+schools left without support too long); and, for a replanned plan, what changed, each session
+with its format, place and every school (no internal ids).
+
+Works at a phone's width (390 px: no sideways scroll, the menu scrolls away, charts' legends
+under the plot where the toolbar is not, wide tables scroll in their own box) and prints on
+A4: before printing every chart is redrawn at the page's width, so no month falls off.
 
 Charts are plotly; plotly.js is embedded in the page, and no chart uses map tiles or web
 fonts, so the file opens without a network. Every text taken from the instance is escaped.
@@ -25,16 +32,26 @@ from plotly.offline import get_plotlyjs
 
 from models.calendar_days import month_first_day, month_last_day
 from models.domain import VERIFICATION_NEED, Format, Instance, Plan, Stage
+from planner.exports.changes import (
+    moment_text,
+    plan_changes,
+    replan_options_price,
+    replan_options_rows,
+    schools_lines,
+)
 from planner.exports.documents_common import (
     MONTHS_NOMINATIVE,
-    change_rows,
+    baseline_figures,
     consultant_month_load,
     consultant_name,
     date_text,
+    is_replan,
+    key_figures,
     local_time,
-    month_short,
+    month_support,
     municipality_name,
-    plan_score,
+    programme_exceptions,
+    replan_scenario,
     risk_coverage,
     risk_title,
     school_name,
@@ -48,15 +65,21 @@ from planner.exports.documents_common import (
 
 SECTIONS = {
     "summary": "Главное",
-    "timeline": "Кто и когда консультирует",
+    "timeline": "Сопровождение в течение года",
     "schools": "Консультации школ по месяцам",
     "coverage": "Покрытие факторов риска",
     "load": "Нагрузка консультантов по месяцам",
     "travel": "Выезды консультантов",
     "unmet": "Непокрытые потребности",
+    "programme": "Отступления от программы",
     "changes": "Что изменилось",
 }
 """Section id → heading. «changes» is present only for a replanned plan."""
+PRINT_WIDTH_PX = 680
+"""Charts are redrawn this wide before printing: A4's 210 mm less Chromium's default margins
+(about 10 mm each side) is 718 px at 96 px per inch; less the section's padding and border."""
+NARROW_PX = 700
+"""Below this width (a phone) the menu is not pinned to the top and tables scroll in their box."""
 
 STAGE_COLORS = {
     Stage.VERIFICATION: "#7b3294",
@@ -127,53 +150,125 @@ _CONFIG = {
 _CSS = """
 :root { --ink:#1d2733; --muted:#5b6876; --line:#d8dee6; --accent:#2166ac; --bad:#b2182b; --ok:#1b7837; }
 * { box-sizing: border-box; }
+html, body { max-width:100%; }
 body { margin:0; font-family: "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; color:var(--ink);
-       background:#f5f7fa; line-height:1.4; }
+       background:#f5f7fa; line-height:1.4; overflow-wrap:break-word; }
 header { background:#fff; border-bottom:1px solid var(--line); padding:18px 32px 10px; }
 header h1 { margin:0 0 4px; font-size:24px; }
 header p { margin:0; color:var(--muted); }
+header p.replan { color:var(--ink); margin-top:4px; }
 nav { display:flex; flex-wrap:wrap; gap:6px 14px; padding:8px 32px; background:#fff;
       border-bottom:1px solid var(--line); position:sticky; top:0; z-index:10; font-size:14px; }
-nav a { color:var(--accent); text-decoration:none; }
+nav a { color:var(--accent); text-decoration:none; white-space:nowrap; }
 main { padding:0 32px 32px; max-width:1400px; }
-section { background:#fff; border:1px solid var(--line); border-radius:6px; margin:18px 0; padding:14px 18px; }
+section { background:#fff; border:1px solid var(--line); border-radius:6px; margin:18px 0; padding:14px 18px;
+          min-width:0; }
 section h2 { margin:0 0 6px; font-size:19px; }
+section h3 { margin:12px 0 6px; font-size:16px; }
 p.note { margin:0 0 8px; color:var(--muted); font-size:14px; }
 .cards { display:grid; grid-template-columns:repeat(auto-fill, minmax(200px, 1fr)); gap:12px; }
 .card { border:1px solid var(--line); border-radius:6px; padding:10px 12px; background:#fbfcfe; }
 .card .value { font-size:26px; font-weight:600; }
 .card .label { font-size:13px; color:var(--muted); }
+.card .was { font-size:13px; color:var(--ink); margin-top:2px; }
+.card .was.same { color:var(--muted); }
 .card.bad .value { color:var(--bad); } .card.ok .value { color:var(--ok); }
+.table-wrap { max-width:100%; overflow-x:auto; }
 table.data { border-collapse:collapse; width:100%; font-size:14px; }
 table.data th, table.data td { border:1px solid var(--line); padding:4px 8px; text-align:left; vertical-align:top; }
 table.data th { background:#eef2f7; }
 table.data td.num { text-align:right; }
+table.data ul { margin:0; padding-left:16px; }
+details summary { cursor:pointer; color:var(--accent); }
 .two { display:grid; grid-template-columns:minmax(0, 1fr) minmax(0, 1fr); gap:12px; }
-@media (max-width: 900px) { .two { grid-template-columns:1fr; } }
+.js-plotly-plot, .plot-container { max-width:100%; }
+@media (max-width: 900px) { .two { grid-template-columns:minmax(0, 1fr); } }
+@media (max-width: %(narrow)spx) {
+  header { padding:12px 12px 8px; } header h1 { font-size:19px; }
+  nav { position:static; flex-wrap:nowrap; overflow-x:auto; padding:6px 12px; gap:14px; }
+  main { padding:0 8px 16px; } section { padding:10px 8px; margin:10px 0; }
+  .cards { grid-template-columns:repeat(auto-fill, minmax(150px, 1fr)); gap:8px; }
+  .card .value { font-size:21px; }
+  table.data { font-size:13px; }
+  footer { padding:0 12px 16px; }
+}
 footer { color:var(--muted); font-size:13px; padding:0 32px 24px; }
-@media print { nav { display:none; } section { break-inside:avoid; } }
+@media print {
+  @page { size: A4; margin: 10mm; }
+  body { background:#fff; }
+  nav { display:none; }
+  header, main, footer { padding-left:0; padding-right:0; }
+  section { margin:8px 0; padding:6px 8px; border:none; }
+  .two { grid-template-columns:minmax(0, 1fr); }
+  .table-wrap { overflow:visible; }
+  details > *:not(summary) { display:block; }
+}
+""".replace("%(narrow)s", str(NARROW_PX))
+
+# On a narrow screen the schools' heatmap names each school by its short label (the full one
+# stays in the hover), so that the names do not take the whole width, and the coverage chart's
+# factors stand upright; back on a wide one.
+_NARROW_JS = """
+(function () {
+  var short = %(short)s, narrow = null;
+  function apply() {
+    var now = window.innerWidth < %(narrow)s;
+    if (now === narrow) return;
+    narrow = now;
+    Object.keys(short).forEach(function (id) {
+      var gd = document.getElementById(id);
+      if (!gd || !gd.data) return;
+      Plotly.relayout(gd, now ? {'yaxis.tickmode': 'array', 'yaxis.tickvals': gd.data[0].y,
+                                 'yaxis.ticktext': short[id]}
+                              : {'yaxis.tickmode': 'auto', 'yaxis.tickvals': null, 'yaxis.ticktext': null});
+    });
+    var coverage = document.getElementById('fig-coverage');  // its factors upright, none over another
+    if (coverage && coverage.data) Plotly.relayout(coverage, {'xaxis.tickangle': now ? -90 : 'auto'});
+  }
+  var timer = null;
+  window.addEventListener('resize', function () { clearTimeout(timer); timer = setTimeout(apply, 150); });
+  apply();
+})();
 """
+SHORT_LABEL = 24
+"""Characters of a school's name on a phone's heatmap axis."""
+
+# Redraws every chart at the printed page's width before printing, and back after. Chromium
+# fires «beforeprint» for Ctrl+P and for printing to PDF; matchMedia covers browsers that only
+# switch the media type.
+_PRINT_JS = """
+(function () {
+  function fit(width) {
+    document.querySelectorAll('.js-plotly-plot').forEach(function (gd) {
+      Plotly.relayout(gd, width ? {width: width, autosize: false} : {width: null, autosize: true});
+    });
+  }
+  window.addEventListener('beforeprint', function () { fit(%(width)s); });
+  window.addEventListener('afterprint', function () { fit(null); });
+  var media = window.matchMedia && window.matchMedia('print');
+  if (media && media.addEventListener) {
+    media.addEventListener('change', function (e) { fit(e.matches ? %(width)s : null); });
+  }
+})();
+""".replace("%(width)s", str(PRINT_WIDTH_PX))
 
 
 def report_html(instance: Instance, plan: Plan) -> bytes:
     """The report (UTF-8 HTML bytes), openable offline."""
-    sections = [
-        _summary(instance, plan),
-        _timeline(instance, plan),
-        _schools_heatmap(instance, plan),
-        _coverage(instance, plan),
-        _load(instance, plan),
-        _travel(instance, plan),
-        _unmet(instance, plan),
-    ]
-    changes = _changes(instance, plan)
-    if changes:
-        sections.append(changes)
+    parts = {
+        "summary": _summary(instance, plan),
+        "timeline": _timeline(instance, plan),
+        "schools": _schools_heatmap(instance, plan),
+        "coverage": _coverage(instance, plan),
+        "load": _load(instance, plan),
+        "travel": _travel(instance, plan),
+        "unmet": _unmet(instance, plan),
+        "programme": _programme(instance, plan),
+        "changes": _changes(instance, plan),
+    }
+    present = [sid for sid, body in parts.items() if body]
     h = instance.settings.horizon
     title = f"План консультаций мобильных групп: {instance.settings.region.name}"
-    present = ["summary", "timeline", "schools", "coverage", "load", "travel", "unmet"]
-    if changes:
-        present.append("changes")
     nav = " ".join(f'<a href="#{sid}">{html.escape(SECTIONS[sid])}</a>' for sid in present)
     zone = html.escape(instance.settings.region.timezone)
     page = f"""<!DOCTYPE html>
@@ -191,16 +286,37 @@ def report_html(instance: Instance, plan: Plan) -> bytes:
 <h1>{html.escape(title)}</h1>
 <p>Экземпляр «{html.escape(plan.instance or instance.name)}», период {date_text(h.start)}–{date_text(h.end)};
 статус решения: {html.escape(status_title(plan.status))}.</p>
+{_replan_line(plan)}
 </header>
 <nav aria-label="Разделы">{nav}</nav>
 <main>
-{"".join(sections)}
+{"".join(parts[sid] for sid in present)}
 </main>
 <footer>Отчёт построен по файлу плана; все даты и время — местные ({zone}).</footer>
+<script>{_PRINT_JS}</script>
+<script>{_narrow_js(instance)}</script>
 </body>
 </html>
 """
     return page.encode("utf-8")
+
+
+def _narrow_js(instance: Instance) -> str:
+    short = [_short(instance.schools[sid].name, SHORT_LABEL) for sid in school_order(instance)]
+    return (_NARROW_JS.replace("%(short)s", json.dumps({"fig-schools": short}, ensure_ascii=False)
+                               .replace("</", "<\\/"))
+            .replace("%(narrow)s", str(NARROW_PX)))
+
+
+def _replan_line(plan: Plan) -> str:
+    """For a replan: the scenario it followed and its freeze date."""
+    if not is_replan(plan):
+        return ""
+    freeze = plan.freeze_before
+    since = (f" Консультации до {date_text(freeze)} — история, они не менялись; план изменён"
+             f" с {date_text(freeze)}." if freeze else "")
+    return (f'<p class="replan" id="replan-scenario">Перепланирование по сценарию'
+            f" «{html.escape(replan_scenario(plan))}».{since}</p>")
 
 
 # --- sections ------------------------------------------------------------------------------
@@ -212,7 +328,10 @@ def _section(sid: str, body: str, note: str = "") -> str:
 
 
 def _figure(fig: go.Figure, div_id: str) -> str:
+    """A chart's HTML: its legend under the plot (the toolbar sits at the top right, and a
+    legend there would lie beneath it), readable fonts."""
     fig.update_layout(
+        legend={"orientation": "h", "x": 0, "y": -0.12, "yanchor": "top", "xanchor": "left"},
         font={"family": "Segoe UI, Roboto, Arial, sans-serif", "size": 12},
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
         paper_bgcolor="white",
@@ -229,62 +348,21 @@ def _figure(fig: go.Figure, div_id: str) -> str:
 
 
 def _summary(instance: Instance, plan: Plan) -> str:
-    score = plan_score(instance, plan)
-    onsite = sum(1 for s in plan.sessions if s.format == Format.ONSITE)
-    reached = {school for s in plan.sessions for school in s.schools}
-    used = {s.consultant for s in plan.sessions}
-    needed, covered = int(score.get("needs_total", 0)), int(score.get("needs_covered", 0))
-    share = covered / needed if needed else 1.0
-    cards = [
-        (
-            "sessions",
-            f"{len(plan.sessions)}",
-            f"консультаций (выездных {onsite}, онлайн {len(plan.sessions) - onsite})",
-            "",
-        ),
-        (
-            "schools",
-            f"{len(reached & set(instance.schools))} из {len(instance.schools)}",
-            "школ получают консультации",
-            "",
-        ),
-        (
-            "coverage",
-            f"{100 * share:.1f}%".replace(".", ","),
-            f"потребностей закрыто: {covered} из {needed} (риски школ и верификации)",
-            "ok" if covered == needed else "",
-        ),
-        (
-            "verifications",
-            f"{int(score.get('verifications_covered', 0))}",
-            "верификаций рисковых профилей",
-            "",
-        ),
-        ("unmet", f"{len(plan.unmet)}", "непокрытых потребностей", "bad" if plan.unmet else "ok"),
-        (
-            "travel",
-            _thousands(int(score.get("travel_km", 0))),
-            "км в дороге на выезды (туда и обратно)",
-            "",
-        ),
-        (
-            "consultants",
-            f"{len(used)} из {len(instance.consultants)}",
-            "консультантов задействовано",
-            "",
-        ),
-        ("max-load", f"{int(score.get('max_load', 0))}", "консультаций у самого загруженного", ""),
-    ]
-    body = (
-        '<div class="cards">'
-        + "".join(
-            f'<div class="card {cls}" id="figure-{key}"><div class="value">{html.escape(value)}</div>'
-            f'<div class="label">{html.escape(label)}</div></div>'
-            for key, value, label, cls in cards
+    """The key figures; for a replan each with the baseline's beside it («было: …»)."""
+    before = baseline_figures(plan)
+    cards = []
+    for f in key_figures(instance, plan):
+        was = ""
+        if f.key in before:
+            same = before[f.key] == f.value
+            was = (f'<div class="was{" same" if same else ""}">'
+                   f"{'как было' if same else 'было: ' + html.escape(before[f.key])}</div>")
+        cards.append(
+            f'<div class="card {f.tone}" id="figure-{f.key}"><div class="value">{html.escape(f.value)}</div>'
+            f'<div class="label">{html.escape(f.label)}</div>{was}</div>'
         )
-        + "</div>"
-    )
-    return _section("summary", body)
+    note = "Рядом с каждой цифрой — она же в прежнем плане." if before else ""
+    return _section("summary", '<div class="cards">' + "".join(cards) + "</div>", note)
 
 
 def _timeline(instance: Instance, plan: Plan) -> str:
@@ -333,11 +411,7 @@ def _timeline(instance: Instance, plan: Plan) -> str:
             )
         )
     _shade_closed_periods(fig, instance)
-    fig.update_layout(
-        barmode="overlay",
-        height=max(260, 34 * len(order) + 120),
-        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
-    )
+    fig.update_layout(barmode="overlay", height=max(300, 34 * len(order) + 160))
     fig.update_xaxes(
         type="date",
         tickformat="%B",
@@ -350,11 +424,64 @@ def _timeline(instance: Instance, plan: Plan) -> str:
     )
     fig.update_yaxes(categoryorder="array", categoryarray=[names.get(c, c) for c in order])
     note = (
-        "Каждая полоска — день консультации; цвет — этап работы со школой. Наведите курсор, чтобы "
-        "увидеть тему, время и школы. Серым — закрытые месяцы и каникулы."
+        "Сверху — консультации каждого месяца по этапам работы со школой и сколько школ они "
+        "охватывают. Ниже — кто и когда консультирует: полоска — день консультации, цвет — этап. "
+        "Наведите курсор, чтобы увидеть тему, время и школы. Серым — закрытые месяцы и каникулы."
     )
-    body = _figure(fig, "fig-timeline") if plan.sessions else "<p>Консультаций в плане нет.</p>"
-    return _section("timeline", body, note)
+    if not plan.sessions:
+        return _section("timeline", "<p>Консультаций в плане нет.</p>", note)
+    return _section("timeline", _months_figure(instance, plan) + _figure(fig, "fig-timeline"), note)
+
+
+def _months_figure(instance: Instance, plan: Plan) -> str:
+    """Consultations per month, stacked by stage, and the schools they reach (a line): support
+    through the year at a glance."""
+    months = [m for m, *_rest in month_support(instance, plan)]
+    per_stage: dict[str, Counter] = defaultdict(Counter)
+    for s in plan.sessions:
+        topic = instance.topics.get(s.topic)
+        per_stage[str(topic.stage) if topic else "?"][session_month(instance, s)] += 1
+    labels = [_month_label(m, months) for m in months]
+    fig = go.Figure()
+    for stage in list(Stage) + ["?"]:
+        counts = per_stage.get(str(stage))
+        if not counts:
+            continue
+        fig.add_trace(
+            go.Bar(
+                x=labels,
+                y=[counts.get(m, 0) for m in months],
+                name=STAGE_LABELS.get(stage, "тема не найдена"),
+                marker={"color": STAGE_COLORS.get(stage, "#999999")},
+                hovertemplate=f"%{{x}}: %{{y}} ({STAGE_LABELS.get(stage, '?')})<extra></extra>",
+            )
+        )
+    reached = [n for _m, _t, _v, n in month_support(instance, plan)]
+    fig.add_trace(
+        go.Scatter(
+            x=labels,
+            y=reached,
+            yaxis="y2",
+            name="школ получили консультацию",
+            mode="lines+markers",
+            line={"color": "#444444", "width": 2},
+            hovertemplate="%{x}: школ %{y}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        barmode="stack",
+        height=400,
+        yaxis={"title": {"text": "консультаций"}, "rangemode": "tozero"},
+        yaxis2={"title": {"text": "школ"}, "overlaying": "y", "side": "right", "rangemode": "tozero",
+                "showgrid": False, "tickformat": "d"},
+    )
+    return _figure(fig, "fig-months")
+
+
+def _month_label(month: str, months: list[str]) -> str:
+    """«мар» when every month is in one year, else «мар 22»: short enough for a phone."""
+    short = _RU_LOCALE["format"]["shortMonths"][int(month[5:7]) - 1]  # type: ignore[index]
+    return short if len({m[:4] for m in months}) == 1 else f"{short} {month[2:4]}"
 
 
 def _shade_closed_periods(fig: go.Figure, instance: Instance) -> None:
@@ -397,19 +524,18 @@ def _schools_heatmap(instance: Instance, plan: Plan) -> str:
                 topics[row[school]][col[m]].append(
                     f"{local_time(instance, s.start):%d.%m} {_short(topic_title(instance, s.topic), 70)}"
                 )
-    labels = [
-        _esc(
-            f"{school_name(instance, sid)} — {municipality_name(instance, instance.schools[sid].municipality)}"
-        )
-        for sid in schools
-    ]
+    # The axis names each school once (its municipality only when another school has the same
+    # name: `school_label`); the hover gives the municipality.
+    labels = [_esc(school_name(instance, sid)) for sid in schools]
+    full = [_esc(_school_with_municipality(instance, sid)) for sid in schools]
     hover = [
-        [_esc("<br>".join(cell), keep_br=True) or "нет консультаций" for cell in r] for r in topics
+        [(full[i] + "<br>" + (_esc("<br>".join(cell), keep_br=True) or "нет консультаций")) for cell in r]
+        for i, r in enumerate(topics)
     ]
     fig = go.Figure(
         go.Heatmap(
             z=counts,
-            x=[month_short(m) for m in months],
+            x=[_month_label(m, months) for m in months],
             y=labels,
             customdata=hover,
             text=[[str(n) if n else "" for n in r] for r in counts],
@@ -419,12 +545,12 @@ def _schools_heatmap(instance: Instance, plan: Plan) -> str:
             zmax=max(2, max((max(r) for r in counts), default=0)),
             xgap=2,
             ygap=1,
-            colorbar={"title": {"text": "консультаций"}, "dtick": 1},
-            hovertemplate="%{y}<br>%{x}: %{z}<br>%{customdata}<extra></extra>",
+            showscale=False,  # every cell prints its number
+            hovertemplate="%{x}: %{z}<br>%{customdata}<extra></extra>",
         )
     )
     fig.update_layout(height=max(300, 20 * len(schools) + 140))
-    fig.update_yaxes(autorange="reversed", tickfont={"size": 10})
+    fig.update_yaxes(autorange="reversed", tickfont={"size": 11})
     fig.update_xaxes(side="top")
     limit = instance.settings.rules.school_max_sessions_per_month
     note = (
@@ -435,9 +561,20 @@ def _schools_heatmap(instance: Instance, plan: Plan) -> str:
     return _section("schools", body, note)
 
 
+def _school_with_municipality(instance: Instance, school_id: str) -> str:
+    """«<школа>, <муниципальное образование>», the municipality once (a label that already
+    carries it, for a name two schools share, is not given it again)."""
+    sch = instance.schools.get(school_id)
+    label = school_name(instance, school_id)
+    if sch is None:
+        return label
+    mun = municipality_name(instance, sch.municipality)
+    return label if mun and mun in label else f"{label}, {mun}"
+
+
 def _coverage(instance: Instance, plan: Plan) -> str:
     rows = risk_coverage(instance, plan)
-    x = ["Верификация" if r.risk == VERIFICATION_NEED else r.risk for r in rows]
+    x = ["Вериф." if r.risk == VERIFICATION_NEED else r.risk for r in rows]
     titles = [_esc(_short(r.title, 90)) for r in rows]
     fig = go.Figure()
     for values, name, color, label in (
@@ -454,11 +591,12 @@ def _coverage(instance: Instance, plan: Plan) -> str:
                 hovertemplate=f"%{{hovertext}}<br>{label}: %{{y}}<extra></extra>",
             )
         )
-    fig.update_layout(barmode="group", height=380, legend={"orientation": "h", "y": 1.08, "x": 0})
+    fig.update_layout(barmode="group", height=400)
     fig.update_yaxes(title={"text": "школ"})
     table = _table(
         ["Фактор", "Название", "Нужно школам", "Закрыто", "Не закрыто"],
-        [[x[i], r.title, r.needed, r.covered, r.needed - r.covered] for i, r in enumerate(rows)],
+        [[r.risk if r.risk != VERIFICATION_NEED else "Верификация", r.title, r.needed, r.covered,
+          r.needed - r.covered] for r in rows],
         numeric={2, 3, 4},
         table_id="coverage-table",
     )
@@ -474,26 +612,28 @@ def _load(instance: Instance, plan: Plan) -> str:
     load = consultant_month_load(instance, plan)
     months = sorted({m for r in load.values() for m in r})
     cids = sorted(load, key=lambda c: consultant_name(instance, c))
-    z, text = [], []
+    z, text, counts = [], [], []
     for cid in cids:
         c = instance.consultants.get(cid)
         cap = c.max_per_month if c else 0
         z.append([(load[cid].get(m, 0) / cap) if cap else 0 for m in months])
         text.append([f"{load[cid].get(m, 0)} из {cap}" for m in months])
+        counts.append([str(load[cid].get(m, 0)) for m in months])
     fig = go.Figure(
         go.Heatmap(
             z=z,
-            x=[month_short(m) for m in months],
+            x=[_month_label(m, months) for m in months],
             y=[_esc(consultant_name(instance, c)) for c in cids],
-            text=text,
+            text=counts,
+            customdata=text,
             texttemplate="%{text}",
             zmin=0,
             zmax=1,
             xgap=2,
             ygap=2,
             colorscale=[[0, "#ffffff"], [0.5, "#fdd49e"], [1, "#d7301f"]],
-            colorbar={"title": {"text": "доля лимита"}, "tickformat": ".0%"},
-            hovertemplate="%{y}<br>%{x}: %{text} консультаций в месяц<extra></extra>",
+            showscale=False,
+            hovertemplate="%{y}<br>%{x}: %{customdata} консультаций в месяц<extra></extra>",
         )
     )
     fig.update_layout(height=max(260, 30 * len(cids) + 120))
@@ -521,7 +661,8 @@ def _load(instance: Instance, plan: Plan) -> str:
         numeric={2, 3, 4},
         table_id="load-table",
     )
-    note = "В клетке — консультаций в месяц из допустимых; чем краснее, тем ближе к лимиту."
+    note = ("В клетке — консультаций в месяц; чем краснее, тем ближе к лимиту консультанта "
+            "(наведите курсор: «сколько из скольких»).")
     return _section("load", _figure(fig, "fig-load") + table, note)
 
 
@@ -609,7 +750,7 @@ def _travel(instance: Instance, plan: Plan) -> str:
         constrain="domain",
     )
     fig.update_xaxes(title={"text": "долгота, °"}, constrain="domain")
-    fig.update_layout(height=560, legend={"orientation": "h", "y": 1.04, "x": 0})
+    fig.update_layout(height=600)
 
     ranked = sorted(km.items(), key=lambda kv: kv[1])
     bar = go.Figure(
@@ -675,58 +816,79 @@ def _unmet(instance: Instance, plan: Plan) -> str:
     return _section("unmet", summary + "<br>" + table, note)
 
 
-def _changes(instance: Instance, plan: Plan) -> str:
-    """For a replanned plan (meta has "changes" or "replan", or sessions were cancelled)."""
-    rows = change_rows(instance, plan)
-    meta = plan.meta if isinstance(plan.meta, dict) else {}
+def _programme(instance: Instance, plan: Plan) -> str:
+    """Topics not held and schools left without support too long, each with its reason."""
+    rows = programme_exceptions(instance, plan)
     if not rows:
-        if "changes" in meta or "replan" in meta:
-            return _section(
-                "changes",
-                '<p id="changes-none">Изменений нет: опубликованный график остаётся в силе.</p>',
-            )
-        return ""
-    kinds = Counter(r.kind for r in rows)
-    head = "; ".join(f"{k}: {n}" for k, n in kinds.most_common())
+        return _section(
+            "programme",
+            '<p id="programme-none">Отступлений нет: проведены все темы программы, которые нужны '
+            "школам, и ни одна школа не остаётся без консультаций дольше, чем позволяют правила.</p>",
+        )
     table = _table(
-        [
-            "Изменение",
-            "Тема",
-            "Консультант",
-            "Было",
-            "Стало",
-            "Школы",
-            "Подробности",
-            "Код консультации",
-        ],
-        [
-            [
-                r.kind,
-                r.topic,
-                r.consultant,
-                r.before,
-                r.after,
-                _few(r.schools),
-                r.details,
-                r.session,
-            ]
-            for r in rows
-        ],
-        table_id="changes-table",
+        ["Отступление", "Тема или школа", "Муниципальное образование", "Месяцы", "Причина"],
+        [[e.kind, e.subject, e.municipality, e.months, e.reason] for e in rows],
+        table_id="programme-table",
     )
+    note = "Каждое отступление с причиной: что нужно изменить, чтобы его не было."
+    return _section("programme", table, note)
+
+
+def _changes(instance: Instance, plan: Plan) -> str:
+    """For a replanned plan: every changed session, its format and place, every school with
+    its municipality (a long list folds, nothing is cut), no internal ids."""
+    if not is_replan(plan):
+        return ""
+    changes = plan_changes(instance, plan)
+    if not changes:
+        return _section(
+            "changes",
+            '<p id="changes-none">Изменений нет: опубликованный график остаётся в силе.</p>',
+        )
+    kinds = Counter(c.title for c in changes)
+    head = "; ".join(f"{k}: {n}" for k, n in kinds.most_common())
+    rows = []
+    for c in changes:
+        who = c.consultant
+        if c.consultant_changed:
+            who = f"{c.consultant_after} (вместо {c.consultant_before})"
+        rows.append([
+            html.escape(c.title),
+            html.escape(c.topic),
+            html.escape(moment_text(c.before)),
+            html.escape(moment_text(c.after)),
+            html.escape(who),
+            html.escape(c.where),
+            _school_list(schools_lines(c)),
+        ])
+    table = _table(
+        ["Изменение", "Тема", "Было", "Стало", "Консультант", "Формат и место", "Школы"],
+        rows,
+        table_id="changes-table",
+        raw=True,
+    )
+    freeze = plan.freeze_before
+    since = f" (с {date_text(freeze)})" if freeze else ""
+    options = replan_options_rows(plan)
+    both = ""
+    if options:
+        both = (f"<h3>Варианты перепланирования</h3><p>{html.escape(replan_options_price(plan))}</p>"
+                + _table(["Показатель", *options[0][1]], [[label, *cells] for label, cells in options[1:]],
+                         table_id="options-table") + "<h3>Изменённые консультации</h3>")
     return _section(
         "changes",
-        f"<p>Изменений относительно прежнего плана: {len(rows)} ({html.escape(head)}).</p>" + table,
-        "Полные списки школ — в книге plan.xlsx, лист «Изменения».",
+        both + f"<p>Изменено консультаций относительно прежнего плана{since}: {len(changes)}"
+        f" ({html.escape(head)}).</p>" + table,
+        "Школы — каждая со своим муниципальным образованием; «+» — школа добавлена, «−» — снята.",
     )
 
 
-def _few(names: str, keep: int = MAX_HOVER_SCHOOLS) -> str:
-    """A long «; »-list of school names shortened to its first few and a count of the rest."""
-    parts = names.split("; ")
-    if len(parts) <= keep + 1:
-        return names
-    return "; ".join(parts[:keep]) + f" и ещё {len(parts) - keep}"
+def _school_list(lines: list[str], fold: int = MAX_HOVER_SCHOOLS) -> str:
+    """Schools one a line; more than `fold` fold under «N школ» (opened by a click), never cut."""
+    items = "".join(f"<li>{html.escape(x)}</li>" for x in lines)
+    if len(lines) <= fold:
+        return f"<ul>{items}</ul>"
+    return f"<details><summary>{len(lines)} школ</summary><ul>{items}</ul></details>"
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -737,21 +899,27 @@ def _table(
     rows: list[list[object]],
     numeric: set[int] = frozenset(),  # type: ignore[assignment]
     table_id: str = "",
+    raw: bool = False,
 ) -> str:
+    """An HTML table in a box that scrolls sideways by itself when the screen is narrower
+    (the page never does). `raw`: the cells are HTML already escaped."""
     ident = f' id="{table_id}"' if table_id else ""
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+
+    def cell(v: object) -> str:
+        return str(v) if raw else html.escape(str(v))
+
     body = "".join(
         "<tr>"
         + "".join(
-            f'<td class="num">{html.escape(str(v))}</td>'
-            if i in numeric
-            else f"<td>{html.escape(str(v))}</td>"
+            f'<td class="num">{cell(v)}</td>' if i in numeric else f"<td>{cell(v)}</td>"
             for i, v in enumerate(row)
         )
         + "</tr>"
         for row in rows
     )
-    return f'<table class="data"{ident}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    return (f'<div class="table-wrap"><table class="data"{ident}><thead><tr>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table></div>")
 
 
 def _esc(text: str, keep_br: bool = False) -> str:

@@ -59,8 +59,19 @@ def read_scenario(path: Path) -> Scenario:
     if not path.exists():
         raise InputError([Problem(str(path), "нет такого файла сценария")])
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError([Problem(path.name, f"файл сценария не читается как TOML: {exc}")]) from None
+    return parse_scenario(text, path.name, path.stem)
+
+
+def parse_scenario(text: str, source: str, default_name: str = "") -> Scenario:
+    """A scenario from its TOML text; `source` names it in messages (a file name, or what a
+    person sent), `default_name` is its name when the text has none."""
+    path = Path(source)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         raise InputError([Problem(path.name, f"файл сценария не читается как TOML: {exc}")]) from None
     problems: list[Problem] = []
     freeze = data.get("freeze_before")
@@ -83,7 +94,7 @@ def read_scenario(path: Path) -> Scenario:
         entries[key] = items
     if problems:
         raise InputError(problems)
-    return Scenario(str(data.get("name", path.stem)), freeze, entries, path.name)
+    return Scenario(str(data.get("name", default_name)), freeze, entries, path.name)
 
 
 class _Applier:

@@ -36,7 +36,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from planner.web import app_services as svc
-from planner.web import auth, store, views
+from planner.web import auth, guide_page, store, views
 from planner.web.db import ID_RE, connect
 from planner.web.jobs import Dispatcher
 from planner.web.uploads import Rejected, instance_source, store_upload
@@ -64,6 +64,7 @@ VIEWS = {
     "coverage": "Покрытие и причины",
     "measures": "Программа и показатели",
 }
+JOB_TITLES = {"solve": "Расчёт плана", "replan": "Перепланирование", "publish": "Доставка публикации"}
 STATUS_WORDS = {"queued": "в очереди", "running": "идёт расчёт", "done": "готово", "failed": "ошибка",
                 "cancelled": "отменено"}
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self';"
@@ -91,6 +92,21 @@ class WebError(Exception):
 
 class LoginRequired(Exception):
     pass
+
+
+async def json_options(request: Request, expected: str) -> dict[str, Any]:
+    """An API call's optional JSON body: {} when empty, else a JSON object; anything else is
+    a 422 that says what was `expected` (Russian, e.g. «{"time_limit": секунды}»)."""
+    body = await request.body()
+    if not body.strip():
+        return {}
+    try:
+        options = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise WebError(422, f"Тело запроса не читается как JSON (ожидается {expected}).") from None
+    if not isinstance(options, dict):
+        raise WebError(422, f"Тело запроса должно быть объектом JSON: {expected}.")
+    return options
 
 
 def is_api(request: Request) -> bool:
@@ -134,6 +150,12 @@ env.filters["thousands"] = _thousands
 env.filters["fromjson"] = json.loads
 env.globals["STATUS_WORDS"] = STATUS_WORDS
 env.globals["VIEWS"] = VIEWS
+env.globals["JOB_TITLES"] = JOB_TITLES
+env.globals["KIND_WORDS"] = {"solve": "составлен решателем", "replan": "перепланирован", "edit": "правка вручную"}
+env.globals["VARIANT_WORDS"] = {"coverage": "вариант «покрытие»", "stability": "вариант «стабильность»"}
+# The guide's sections the pages link to outside the problem tables.
+env.globals["GUIDE"] = {key: guide_page.link(section) for key, section in (
+    ("trouble", svc.guide.TROUBLE), ("scenario", svc.guide.SCENARIO), ("edits", svc.guide.EDITS))}
 
 
 def render(name: str, code: int = 200, **context: Any) -> HTMLResponse:
@@ -353,16 +375,7 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     @app.post("/api/v1/instances/{instance_id}/plans", status_code=202)
     async def api_solve(instance_id: str, request: Request, user: auth.User = Depends(api_editor)):
-        body = await request.body()
-        options: Any = {}
-        if body.strip():
-            try:
-                options = json.loads(body)
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                raise WebError(422, "Тело запроса не читается как JSON"
-                                    " (ожидается {\"time_limit\": секунды}).") from None
-            if not isinstance(options, dict):
-                raise WebError(422, "Тело запроса должно быть объектом JSON: {\"time_limit\": секунды}.")
+        options = await json_options(request, '{"time_limit": секунды}')
         conn = connect(config.data)
         try:
             row = find_instance(conn, instance_id)
@@ -391,11 +404,46 @@ def create_app(config: ServerConfig) -> FastAPI:
                       conn: sqlite3.Connection = Depends(db)):
         return plan_file(find_plan(conn, plan_id), name)
 
+    # What-if, versions, publishing and feeds (before the API's catch-all below).
+    from types import SimpleNamespace
+
+    from planner.web import versions as version_routes
+
+    helpers = SimpleNamespace(config=config, WebError=WebError, loaded_instance=loaded_instance,
+                              loaded_plan=loaded_plan, find_instance=find_instance, find_plan=find_plan, cache=cache,
+                              page=page, page_user=page_user, page_editor=page_editor, api_user=api_user,
+                              api_editor=api_editor, dispatcher=dispatcher, file=_file, json_options=json_options)
+    version_routes.add_routes(app, helpers)
+
     @app.api_route("/api/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     def api_unknown(rest: str, user: auth.User = Depends(api_user)):
         raise WebError(404, f"Нет такого вызова API: /api/{rest}.")
 
     # --- pages: sign-in ------------------------------------------------------------------
+
+    # --- the working group's guide (no login: it holds no data) -------------------------
+
+    @app.get("/guide")
+    def guide_redirect():
+        return RedirectResponse(guide_page.BASE, status_code=308)
+
+    @app.get("/guide/")
+    def guide(request: Request, conn: sqlite3.Connection = Depends(db)):
+        found = auth.session_user(conn, request.cookies.get(SESSION_COOKIE))
+        if found is not None:
+            request.state.user, request.state.csrf = found
+        rendered = guide_page.render_guide()
+        if rendered is None:
+            raise WebError(404, "Руководства нет рядом с программой: оно лежит в папке docs"
+                                " (руководство.md) той копии программы, с которой запущен сервер.")
+        return page(request, "guide.html", guide=rendered)
+
+    @app.get("/guide/img/{name}")
+    def guide_image(name: str):
+        path = guide_page.image_path(name)
+        if path is None:
+            raise WebError(404, "Такой картинки в руководстве нет.")
+        return FileResponse(path, media_type="image/png")
 
     @app.get("/login")
     def login_page(request: Request, next: str = "/"):
@@ -447,8 +495,9 @@ def create_app(config: ServerConfig) -> FastAPI:
         try:
             stored, _summary = await run_in_threadpool(accept_upload, conn, content, filename, user)
         except Rejected as exc:
+            errors, warnings = views.problem_rows(exc.errors), views.problem_rows(exc.warnings)
             return page(request, "upload_problems.html", 422, filename=_shown_name(filename),
-                        errors=views.problem_rows(exc.errors), warnings=views.problem_rows(exc.warnings),
+                        errors=errors, warnings=warnings, guide_links=guide_page.links(errors + warnings),
                         max_upload_mb=config.max_upload // MB)
         finally:
             conn.close()
@@ -464,8 +513,13 @@ def create_app(config: ServerConfig) -> FastAPI:
     def instance_page(instance_id: str, request: Request, user: auth.User = Depends(page_user),
                       conn: sqlite3.Connection = Depends(db)):
         row = find_instance(conn, instance_id)
+        plans = store.list_plans(conn, row["id"])
+        warnings = json.loads(row["warnings"])
         return page(request, "instance.html", instance=row, summary=json.loads(row["summary"]),
-                    warnings=json.loads(row["warnings"]), plans=store.list_plans(conn, row["id"]),
+                    warnings=warnings, guide_links=guide_page.links(warnings), plans=plans,
+                    versions_by_id={p["id"]: p["version"] for p in plans},
+                    published=store.published(conn, row["id"]),
+                    publications=store.list_publications(conn, row["id"])[:10],
                     jobs=store.list_jobs(conn, row["id"]), default_time_limit=config.default_time_limit,
                     min_limit=MIN_TIME_LIMIT, max_limit=MAX_TIME_LIMIT)
 
@@ -492,7 +546,11 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     def job_context(conn: sqlite3.Connection, job: sqlite3.Row) -> dict[str, Any]:
         plan = store.get_plan(conn, job["plan_id"]) if job["plan_id"] else None
+        publication = None
+        if job["kind"] == "publish":
+            publication = json.loads(job["params"]).get("publication")
         return {"job": job, "progress": json.loads(job["progress"] or "{}"), "plan": plan,
+                "publication": publication, "JOB_TITLES": JOB_TITLES,
                 "params": json.loads(job["params"]), "ahead": store.queue_position(conn, job)
                 if job["status"] == "queued" else 0}
 
@@ -548,7 +606,7 @@ def create_app(config: ServerConfig) -> FastAPI:
                   conn: sqlite3.Connection = Depends(db)):
         row = find_plan(conn, plan_id)
         inst_row = find_instance(conn, row["instance_id"])
-        instance, plan = loaded_instance(inst_row), loaded_plan(row)
+        instance, plan = helpers.plan_instance(conn, row), loaded_plan(row)
         f = views.Filters.parse(instance, municipality, consultant, school)
         view = view if view in VIEWS else "graph"
         context: dict[str, Any] = {
@@ -556,6 +614,10 @@ def create_app(config: ServerConfig) -> FastAPI:
             "options": views.filter_options(instance), "status": views.status_words(plan),
             "figures": views.key_figures(instance, plan), "files": PLAN_FILES,
             "versions": store.list_plans(conn, inst_row["id"]),
+            "published": store.published(conn, inst_row["id"]),
+            "baseline_row": store.get_plan(conn, row["baseline_id"]) if row["baseline_id"] else None,
+            "sibling_row": store.get_plan(conn, row["sibling_id"]) if row["sibling_id"] else None,
+            "scenario_name": _scenario_name(row["scenario"]),
         }
         if view == "graph":
             context["graph"] = views.month_graph(instance, plan, f)
@@ -612,6 +674,7 @@ class _Cache:
         self.lock = threading.Lock()
         self.instances: dict[str, svc.Instance] = {}
         self.plans: dict[str, svc.Plan] = {}
+        self.plan_instances: dict[str, svc.Instance] = {}
 
     def _get(self, table: dict, key: str, load):
         with self.lock:
@@ -633,6 +696,10 @@ class _Cache:
     def put_instance(self, key: str, value: svc.Instance) -> None:
         self._get(self.instances, key, lambda: value)
 
+    def plan_instance(self, key: str, load) -> svc.Instance:
+        """The instance as a plan's history of scenarios changed it (keyed by the plan)."""
+        return self._get(self.plan_instances, key, load)
+
 
 def _file(path: Path, name: str, *, attachment: bool = True) -> FileResponse:
     media = MEDIA.get(Path(name).suffix, "application/octet-stream")
@@ -643,6 +710,15 @@ def _disposition(name: str, attachment: bool = True) -> dict[str, str]:
     kind = "attachment" if attachment else "inline"
     ascii_name = name.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
     return {"Content-Disposition": f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"}
+
+
+def _scenario_name(text: str | None) -> str:
+    if not text:
+        return ""
+    try:
+        return svc.parse_scenario_text(text, "сценарий").name
+    except svc.InputError:
+        return ""
 
 
 def _text(value: Any) -> str:

@@ -44,6 +44,7 @@ from planner.exports.documents_common import (  # noqa: F401  (re-exported for t
     sessions_by_month,
     topic_title,
 )
+from planner.inputs import guide  # noqa: F401  (re-exported: the guide's sections for problems)
 
 
 def safe_file_part(party_id: str) -> str:
@@ -60,6 +61,7 @@ __all__ = [
     "Plan",
     "PlanInvalid",
     "Problem",
+    "guide",
     "instance_file_names",
     "instance_sheet_names",
     "load_instance_as",
@@ -167,3 +169,171 @@ def template_workbook(source: Path | None, scratch: Path) -> bytes:
         return Path(tmp).read_bytes()
     finally:
         os.unlink(tmp)
+
+
+# --- what-if, versions, publishing ---------------------------------------------------------
+
+
+def parse_scenario_text(text: str, source: str):
+    """A scenario from TOML text (InputError naming `source`, the entry and the field)."""
+    from planner.workflows.versions import read_scenario_text
+
+    return read_scenario_text(text, source)
+
+
+def scenario_text(scenario) -> str:
+    from planner.workflows.versions import scenario_toml
+
+    return scenario_toml(scenario)
+
+
+def scenario_kinds() -> tuple[str, ...]:
+    from planner.inputs.scenario import KINDS
+
+    return KINDS
+
+
+def merged_scenario(texts: list[str]):
+    """The scenarios of a plan's history (TOML texts, oldest first) as one, or None."""
+    from planner.workflows.versions import merge_scenarios
+
+    return merge_scenarios([parse_scenario_text(t, "scenario.toml") for t in texts])
+
+
+def changed_instance(instance: Instance, texts: list[str]) -> Instance:
+    """The uploaded instance as the scenarios of a plan's history changed it."""
+    from planner.workflows.versions import changed_instance as _changed
+
+    return _changed(instance, [parse_scenario_text(t, "scenario.toml") for t in texts])
+
+
+def apply_scenario(scenario, instance: Instance) -> Instance:
+    from planner.workflows.versions import check_scenario
+
+    return check_scenario(instance, scenario)
+
+
+def replan_plan(instance: Instance, baseline: Plan, freeze, *, time_limit: float, workers: int,
+                progress: Callable[[str], None], scenario_name: str, held: list[str]):
+    """The replan in memory: ReplanResult (options checked by the validator)."""
+    from planner.workflows.replanning import replan_instance
+    from planner.workflows.solving import PlanInvalid as _Invalid
+
+    opts = SolveOptions(time_limit=time_limit, workers=workers, progress=progress)
+    try:
+        return replan_instance(instance, baseline, freeze, opts, scenario_name=scenario_name, held=set(held))
+    except _Invalid as exc:
+        lines = "; ".join(v.render() for v in exc.violations[:5])
+        raise PlanInvalid(f"план нарушает правила ({len(exc.violations)}): {lines}") from None
+
+
+def change_report(instance: Instance, baseline: Plan, plan: Plan, options: dict | None = None) -> str:
+    from planner.workflows.replanning import change_report as _report
+
+    return _report(instance, baseline, plan, options)
+
+
+def options_table(baseline: Plan, options: dict, freeze) -> list[tuple[str, list[str]]]:
+    from planner.workflows.replanning import options_table as _table
+
+    return _table(baseline, options, freeze)
+
+
+def option_titles() -> dict[str, str]:
+    from planner.workflows.replanning import OPTION_TITLES
+
+    return OPTION_TITLES
+
+
+def change_counts(changes: list[dict]) -> dict[str, int]:
+    from planner.workflows.versions import change_counts as _counts
+
+    return _counts(changes)
+
+
+def plan_changes(a: Plan | None, b: Plan) -> list[dict]:
+    from planner.workflows.versions import plan_changes as _changes
+
+    return _changes(a, b)
+
+
+def party_changes(instance: Instance, changes: list[dict]):
+    from planner.workflows.replanning import party_changes as _split
+
+    return _split(instance, changes)
+
+
+def apply_edits(instance: Instance, base: Plan, edits: list[dict]):
+    from planner.workflows.versions import apply_edits as _apply
+
+    return _apply(instance, base, edits)
+
+
+def score(instance: Instance, plan: Plan) -> dict:
+    from models.score import score_plan
+
+    return score_plan(instance, plan)
+
+
+def feed_calendars(instance: Instance, plan: Plan, previous: dict[str, bytes]) -> dict[str, bytes]:
+    from planner.workflows.publishing import feed_calendars as _feeds
+
+    return _feeds(instance, plan, previous)
+
+
+def party_digests(instance: Instance, old: Plan | None, new: Plan):
+    from planner.workflows.publishing import party_digests as _digests
+
+    return _digests(instance, old, new)
+
+
+def digest_docx(title: str, subtitle: str, digests) -> bytes:
+    from planner.workflows.publishing import digest_docx as _docx
+
+    return _docx(title, subtitle, digests)
+
+
+def digest_from_dict(d: dict):
+    from planner.workflows.publishing import PartyDigest
+
+    return PartyDigest(d["kind"], d["party"], d["name"], list(d["lines"]), list(d.get("sessions", [])))
+
+
+def publish_caldav(instance: Instance, plan: Plan, url: str, username: str, password: str,
+                   progress: Callable[[str], None]):
+    """`planner publish`'s logic: every party's calendar on the CalDAV server, idempotent,
+    foreign events untouched. Returns its PublishReport; InputError in Russian on failure."""
+    from planner.calendar_sync.caldav_publish import publish_plan
+
+    return publish_plan(instance, plan, url, username=username or None, password=password or None,
+                        progress=progress)
+
+
+def smtp_settings(path: Path):
+    from planner.workflows.publishing import read_smtp_settings
+
+    return read_smtp_settings(path)
+
+
+def letters_for(digests, feeds: dict[str, bytes], emails: dict[tuple[str, str], str], sender: str, heading: str):
+    """One letter per party that has an address and changes: the digest as text, one iTIP
+    file per changed event (REQUEST / CANCEL) and the party's whole calendar."""
+    from planner.workflows.publishing import Letter, digest_text, itip_files
+
+    out = []
+    for d in digests:
+        email = emails.get((d.kind, d.party))
+        feed = feeds.get(d.key)
+        if not email or feed is None or not d.lines:
+            continue
+        files = [(name, data, method) for name, data, method in itip_files(feed, d.sessions, sender, email, d.name)]
+        files.append((f"{d.key}.ics", feed, None))
+        out.append((d, Letter(email, d.name, f"Изменения графика консультаций: {d.name}", digest_text(d, heading),
+                              files)))
+    return out
+
+
+def send_letters(settings, letters, report=None):
+    from planner.workflows.publishing import send_letters as _send
+
+    return _send(settings, letters, report)

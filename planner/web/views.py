@@ -90,11 +90,13 @@ def score_rows(instance: Instance, plan: Plan) -> list[tuple[str, str, str]]:
     """(key, label, value) for every figure of the plan's score, in the order it has them."""
     rows = []
     for key, value in svc.plan_score(instance, plan).items():
-        rows.append((key, svc.score_label(key), _figure(key, value)))
+        rows.append((key, svc.score_label(key), figure(key, value)))
     return rows
 
 
-def _figure(key: str, value: Any) -> str:
+def figure(key: str, value: Any) -> str:
+    if value is None:
+        return "—"
     if isinstance(value, bool):
         return "да" if value else "нет"
     if isinstance(value, float) and key.endswith("share"):
@@ -387,4 +389,31 @@ def calendar_parties(instance: Instance, files: set[str]) -> dict[str, list[tupl
             out[kind].append((name, who))
     for name in sorted(files - set(named)):
         out["other"].append((name, name.removesuffix(".ics")))
+    return out
+
+
+# --- versions ------------------------------------------------------------------------------
+
+
+def edit_texts(instance: Instance, plan: Plan, ops: list[dict]) -> list[str]:
+    """Each edit by hand in words."""
+    sessions = {s.id: s for s in (*plan.sessions, *plan.cancelled)}
+    out = []
+    for op in ops:
+        s = sessions.get(op.get("session", ""))
+        what = (f"«{svc.topic_title(instance, s.topic)}», {svc.session_when(instance, s)}" if s
+                else f"консультация {op.get('session')}")
+        if op.get("op") == "pin":
+            out.append(f"Закреплена: {what}")
+        elif op.get("op") == "move":
+            parts = []
+            if op.get("date"):
+                parts.append(f"на {op['date'][8:10]}.{op['date'][5:7]}.{op['date'][:4]}")
+            if op.get("consultant"):
+                parts.append(f"ведёт {svc.consultant_name(instance, op['consultant'])}")
+            out.append(f"Перенесена: {what} — " + ", ".join(parts))
+        elif op.get("op") == "remove_school":
+            out.append(f"Снята школа {svc.school_name(instance, op.get('school', ''))}: {what}")
+        else:
+            out.append(f"Правка: {op}")
     return out

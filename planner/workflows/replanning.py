@@ -2,7 +2,8 @@
 
 `replan_files`: instance (+ scenario) + baseline plan + freeze date → a new plan that keeps
 the past and moves as little as possible; writes the same files as `solve` plus `changes.md`,
-the change report a coordinator sends round (`change_report`).
+the change report a coordinator sends round (`change_report`), and the same as a Word document,
+`changes.docx` (`planner.exports.changes_docx`).
 `compare_table`: key figures of several plans side by side.
 """
 
@@ -18,9 +19,10 @@ from models.problems import InputError, Problem
 from models.replan import replan_options, sessions_changed
 from models.solve import SolveOptions, num
 from planner.exports.calendars import carry_calendar_history
-from planner.exports.documents_common import natural_key
+from planner.exports.changes_docx import CHANGES_FILE, changes_docx
+from planner.exports.documents_common import BASELINE_FIGURES, key_figures, natural_key
 from planner.exports.plan_io import creation_stamp, plan_json_text, read_plan, write_bundle
-from planner.inputs.scenario import apply_scenario, read_scenario
+from planner.inputs.scenario import Scenario, apply_scenario, read_scenario
 from planner.workflows.solving import (
     checked,
     load,
@@ -65,11 +67,51 @@ def change_report(instance: Instance, baseline: Plan, plan: Plan, options: dict[
     if not changes:
         lines.append("Изменений нет: опубликованный график остаётся в силе.")
 
+    by_consultant, by_school, by_mun = party_changes(instance, changes)
+    cname = _consultant_namer(instance)
+    for heading, groups, name in (("По консультантам", by_consultant, cname),
+                                  ("По школам", by_school, instance.school_label),
+                                  ("По муниципалитетам", by_mun,
+                                   lambda m: instance.municipalities[m].name if m in instance.municipalities else m)):
+        if not groups:
+            continue
+        lines += ["", f"## {heading}", ""]
+        for key in sorted(groups, key=lambda k: natural_key(str(name(k)))):
+            lines.append(f"- **{name(key)}**")
+            lines += [f"  - {t}" for t in groups[key]]
+    old_unmet = {(u.school, u.risk) for u in baseline.unmet}
+    new_unmet = [u for u in plan.unmet if (u.school, u.risk) not in old_unmet]
+    fixed = [k for k in old_unmet if k not in {(u.school, u.risk) for u in plan.unmet}]
+    lines += ["", "## Потребности", ""]
+    if new_unmet:
+        lines.append("Стали непокрытыми:")
+        for u in new_unmet:
+            risk = "верификация" if u.risk == VERIFICATION_NEED else f"{u.risk} {instance.risks[u.risk].title}" \
+                if u.risk in instance.risks else u.risk
+            lines.append(f"- {instance.school_label(u.school)} — {risk}: {u.reason}")
+    else:
+        lines.append("Новых непокрытых потребностей нет.")
+    if fixed:
+        lines.append(f"Стали покрытыми: {len(fixed)}.")
+    lines += _options_section(instance, baseline, plan, options or {})
+    return "\n".join(lines) + "\n"
+
+
+def _consultant_namer(instance: Instance):
+    def cname(c: str | None) -> str:
+        return instance.consultants[c].name if c in instance.consultants else str(c)
+    return cname
+
+
+def party_changes(instance: Instance, changes: list[dict]) -> tuple[dict[str, list[str]], dict[str, list[str]],
+                                                                     dict[str, list[str]]]:
+    """The changes (`meta.changes` entries) as each party reads them, in Russian: by consultant
+    (the old one too, when the session went to another), by school (only what concerns it), by
+    municipality (its schools' lines)."""
     def topic(t: str) -> str:
         return f"{t} «{instance.topics[t].title}»" if t in instance.topics else t
 
-    def cname(c: str | None) -> str:
-        return instance.consultants[c].name if c in instance.consultants else str(c)
+    cname = _consultant_namer(instance)
 
     def names(schools: list[str]) -> str:
         return ", ".join(instance.school_label(s) for s in schools)
@@ -141,32 +183,7 @@ def change_report(instance: Instance, baseline: Plan, plan: Plan, options: dict[
             by_school[s].append(mine)
             if s in instance.schools:
                 by_mun[instance.schools[s].municipality].append(f"{instance.school_label(s)}: {mine}")
-    for heading, groups, name in (("По консультантам", by_consultant, cname),
-                                  ("По школам", by_school, instance.school_label),
-                                  ("По муниципалитетам", by_mun,
-                                   lambda m: instance.municipalities[m].name if m in instance.municipalities else m)):
-        if not groups:
-            continue
-        lines += ["", f"## {heading}", ""]
-        for key in sorted(groups, key=lambda k: natural_key(str(name(k)))):
-            lines.append(f"- **{name(key)}**")
-            lines += [f"  - {t}" for t in groups[key]]
-    old_unmet = {(u.school, u.risk) for u in baseline.unmet}
-    new_unmet = [u for u in plan.unmet if (u.school, u.risk) not in old_unmet]
-    fixed = [k for k in old_unmet if k not in {(u.school, u.risk) for u in plan.unmet}]
-    lines += ["", "## Потребности", ""]
-    if new_unmet:
-        lines.append("Стали непокрытыми:")
-        for u in new_unmet:
-            risk = "верификация" if u.risk == VERIFICATION_NEED else f"{u.risk} {instance.risks[u.risk].title}" \
-                if u.risk in instance.risks else u.risk
-            lines.append(f"- {instance.school_label(u.school)} — {risk}: {u.reason}")
-    else:
-        lines.append("Новых непокрытых потребностей нет.")
-    if fixed:
-        lines.append(f"Стали покрытыми: {len(fixed)}.")
-    lines += _options_section(instance, baseline, plan, options or {})
-    return "\n".join(lines) + "\n"
+    return by_consultant, by_school, by_mun
 
 
 def _options_section(instance: Instance, baseline: Plan, plan: Plan, plans: dict[str, Plan | None]) -> list[str]:
@@ -212,6 +229,17 @@ class Replanned:
     options: dict = field(default_factory=dict)  # meta.replan.options: both options' figures
 
 
+@dataclass
+class ReplanOutputs:
+    """A replanned plan, the freeze date it kept and every output file, in memory."""
+
+    instance: Instance
+    plan: Plan
+    freeze: date
+    files: dict[str, str | bytes]
+    options: dict = field(default_factory=dict)  # meta.replan.options: both options' figures
+
+
 def replan_files(instance_path: str | Path, baseline_path: str | Path, opts: SolveOptions, *,
                  scenario_path: str | Path | None = None, freeze: date | str | None = None,
                  out: str | Path | None = None, calendars: bool = True,
@@ -228,6 +256,24 @@ def replan_files(instance_path: str | Path, baseline_path: str | Path, opts: Sol
     instance = load(instance_path)
     baseline = read_plan(Path(baseline_path))
     scenario = read_scenario(Path(scenario_path)) if scenario_path else None
+    result = replan_outputs(instance, baseline, opts, scenario=scenario, scenario_path=scenario_path,
+                            freeze=freeze, instance_path=instance_path, baseline_name=Path(baseline_path).name,
+                            calendars=calendars, documents=documents, prefer=prefer)
+    folder = Path(out) if out else Path("outputs") / f"{instance.name}-replan"
+    return Replanned(result.instance, result.plan, result.freeze, folder, write_bundle(folder, result.files),
+                     result.options)
+
+
+def replan_outputs(instance: Instance, baseline: Plan, opts: SolveOptions, *, scenario: Scenario | None = None,
+                   scenario_path: str | Path | None = None, freeze: date | str | None = None,
+                   instance_path: str | Path | None = None, baseline_name: str = "plan.json",
+                   calendars: bool = True, documents: bool = True, fork: bool = True,
+                   prefer: str = "coverage") -> ReplanOutputs:
+    """The arrows of `replan_files` without files: instance (+ scenario) + baseline → checked
+    plan(s) → every output and changes.md, in memory (with both options when coverage is
+    expensive: see `replan_files`). `instance_path` and `scenario_path` are recorded in the
+    plan's meta as given."""
+    before = {f.key: f.value for f in key_figures(instance, baseline)}  # before the scenario changes it
     if isinstance(freeze, str):
         freeze = _freeze_date(freeze) if freeze else None
     if freeze is None and scenario is not None:
@@ -239,25 +285,64 @@ def replan_files(instance_path: str | Path, baseline_path: str | Path, opts: Sol
         scenario.freeze_before = freeze
         instance = apply_scenario(scenario, instance)
         say(f"Сценарий «{scenario.name}»: изменений {scenario.count()}")
+    found = replan_instance(instance, baseline, freeze, opts, scenario_name=scenario.name if scenario else "",
+                            prefer=prefer, instance_path=instance_path,
+                            scenario_path=scenario_path if scenario is not None else None,
+                            baseline_name=baseline_name, before=before)
+    plans, chosen, options = found.plans, found.chosen, found.options
+    plan = plans[chosen]
+    files = output_files(instance, plan, calendars=calendars, documents=documents, fork=fork)
+    for option, other in plans.items():
+        if other is not None and option != chosen:
+            files[f"plan-{option}.json"] = plan_json_text(other)
+    files["changes.md"] = change_report(instance, baseline, plan, plans)
+    if documents:
+        files[CHANGES_FILE] = changes_docx(instance, baseline, plan)
+    return ReplanOutputs(instance, plan, freeze, files, options)
+
+
+@dataclass
+class ReplanResult:
+    """The options of a replan, each checked by the validator (`stability` may be None), the
+    one `prefer` chose, and their figures side by side (`meta.replan.options`)."""
+
+    instance: Instance  # the changed instance (as given)
+    plans: dict[str, Plan | None]
+    chosen: str
+    options: dict
+
+
+def replan_instance(instance: Instance, baseline: Plan, freeze: date, opts: SolveOptions, *,
+                    scenario_name: str = "", prefer: str = "coverage", held: frozenset[str] | set[str] = frozenset(),
+                    instance_path: str | Path | None = None, scenario_path: str | Path | None = None,
+                    baseline_name: str = "plan.json", before: dict | None = None) -> ReplanResult:
+    """The replan itself, in memory: the (changed) instance, the baseline and the freeze date →
+    the coverage option and, when coverage is expensive, the stable one, both checked.
+    `held`: ids of later baseline sessions kept exactly (pinned or edited by hand). `before`:
+    the baseline's key figures against the instance before the scenario (the documents show
+    each figure against them); without it, against `instance`."""
+    if before is None:
+        before = {f.key: f.value for f in key_figures(instance, baseline)}
     unknown = sorted({s.topic for s in baseline.sessions if s.topic not in instance.topics}
                      | {s.consultant for s in baseline.sessions if s.consultant not in instance.consultants})
     if unknown:
-        raise InputError([Problem(Path(baseline_path).name, "в базовом плане есть коды, которых нет в экземпляре",
+        raise InputError([Problem(baseline_name, "в базовом плане есть коды, которых нет в экземпляре",
                                   column="sessions", value=", ".join(unknown))])
     if prefer not in OPTIONS:
         raise InputError([Problem("командная строка", "нужно coverage или stability", column="--prefer",
                                   value=str(prefer))])
     roadmap, linked, firsts = schedule_activities(instance)
-    found = replan_options(linked, baseline, freeze, opts, scenario.name if scenario else "",
-                           topic_first_day=firsts or None)
+    found = replan_options(linked, baseline, freeze, opts, scenario_name, topic_first_day=firsts or None,
+                           held=held)
     plans = {"coverage": found.coverage, "stability": found.stability}
     for option, plan in plans.items():
         if plan is None:
             continue
-        if scenario is not None:
+        if scenario_path is not None:
             plan.meta["scenario_path"] = str(scenario_path)
         plan.meta["created"] = creation_stamp(instance)  # newer than the baseline's: its calendars' events are
         carry_calendar_history(instance, baseline, plan)  # who was dropped from what; activities' SEQUENCE
+        plan.meta[BASELINE_FIGURES] = before  # each document sets its figures against these
         plans[option] = checked(linked, plan, roadmap, instance_path)
     chosen = prefer if plans[prefer] is not None else "coverage"
     if prefer != chosen:
@@ -267,14 +352,7 @@ def replan_files(instance_path: str | Path, baseline_path: str | Path, opts: Sol
     for p in plans.values():
         if p is not None:
             p.meta["replan"]["options"] = options
-    plan = plans[chosen]
-    folder = Path(out) if out else Path("outputs") / f"{instance.name}-replan"
-    files = output_files(instance, plan, calendars=calendars, documents=documents)
-    for option, other in plans.items():
-        if other is not None and option != chosen:
-            files[f"plan-{option}.json"] = plan_json_text(other)
-    files["changes.md"] = change_report(instance, baseline, plan, plans)
-    return Replanned(instance, plan, freeze, folder, write_bundle(folder, files), options)
+    return ReplanResult(instance, plans, chosen, options)
 
 
 OPTIONS = ("coverage", "stability")

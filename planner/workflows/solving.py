@@ -23,7 +23,10 @@ from models.solve import SolveOptions, gap, num, solve_consultations
 from models.validate import Violation, validate
 from planner.exports.plan_io import creation_stamp, plan_csv_text, plan_json_text, read_plan, write_bundle
 
-DEFAULT_TIME_LIMIT = 20.0
+DEFAULT_TIME_LIMIT = 10.0
+"""Seconds for the solver of `planner solve`: the programme's construction, bound (2a) and
+polish (2c) and the date phase. On Kuzbass the whole command, files included, then takes
+about 15 s on the 2-core machine (docs/benchmark.md)."""
 DEFAULT_WORKERS = 8
 
 
@@ -102,8 +105,9 @@ def checked(instance: Instance, plan: Plan, roadmap=None, instance_path: str | P
 
 
 def output_files(instance: Instance, plan: Plan, *, calendars: bool = True,
-                 documents: bool = True) -> dict[str, str | bytes]:
-    """plan → every export, in memory (relative path → content)."""
+                 documents: bool = True, fork: bool = True) -> dict[str, str | bytes]:
+    """plan → every export, in memory (relative path → content). `fork=False` builds the
+    documents in this process (a batch task, which owns just the CPUs it declared)."""
     files: dict[str, str | bytes] = {
         "plan.json": plan_json_text(plan),
         "plan.csv": plan_csv_text(instance, plan),
@@ -113,7 +117,7 @@ def output_files(instance: Instance, plan: Plan, *, calendars: bool = True,
     # of a 5-second replan. Without fork (not Linux) they are built here, in turn.
     from planner.exports.documents import DOCUMENTS, build_document
 
-    pool = _fork_pool(3) if documents else None
+    pool = _fork_pool(3) if documents and fork else None
     jobs = {name: pool.submit(build_document, name, instance, plan) for name in DOCUMENTS} if pool else {}
     try:
         if calendars:
@@ -220,6 +224,9 @@ def _solver_outcome(plan: Plan) -> str:
     """What the solver's figures mean, in words: objective and bound, or, for a replan whose
     answer is its repair of the baseline (the full model's bound is then not computed), whether
     that repair was proven the best for the touched schools or was taken for lack of time."""
+    meta = plan.meta if isinstance(plan.meta, dict) else {}
+    if meta.get("fallback"):
+        return f"{meta['fallback']} (целевая функция {num(plan.objective)})"
     if plan.objective is None:
         return "решение не найдено"
     figures = f"целевая функция {num(plan.objective)}, граница {num(plan.bound)}"
