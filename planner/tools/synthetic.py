@@ -127,7 +127,7 @@ def is_rural(municipality_name: str) -> bool:
 
 def population(municipality_name: str, row: dict[str, str] | None = None) -> float:
     """Approximate population in thousands: the row's `population_thousands` when it has
-    one (the shipped region lists, `REGIONS`), else POPULATION_THOUSANDS, else a default."""
+    one (`region_municipalities`), else POPULATION_THOUSANDS, else a default."""
     if row is not None and row.get("population_thousands"):
         return float(row["population_thousands"])
     return POPULATION_THOUSANDS.get(municipality_name, DEFAULT_POPULATION)
@@ -375,14 +375,44 @@ def scale_consultants(
     return clones
 
 
-REGIONS_DIR = Path(__file__).resolve().parent / "data"
+MUNICIPALITIES_CSV = Path(__file__).resolve().parents[1] / "data" / "municipalities.csv"
+"""The real municipality lists we ship (region, municipality, centre's lat/lon, …)."""
 
-REGIONS: dict[str, tuple[str, str, str]] = {
-    "rostov": ("rostov-municipalities.csv", "Ростовская область (синт.)", "Europe/Moscow"),
+ROSTOV_POPULATION_THOUSANDS: dict[str, float] = {
+    "город Ростов-на-Дону": 1140, "город Азов": 80, "город Батайск": 127, "город Волгодонск": 170,
+    "город Гуково": 63, "город Донецк": 47, "город Зверево": 18, "город Каменск-Шахтинский": 87,
+    "город Новочеркасск": 165, "город Новошахтинск": 105, "город Таганрог": 245, "город Шахты": 225,
+    "Азовский район": 100, "Аксайский район": 115, "Багаевский район": 35, "Белокалитвинский район": 90,
+    "Боковский район": 12, "Верхнедонской район": 19, "Весёловский район": 25, "Волгодонской район": 33,
+    "Дубовский район": 20, "Егорлыкский район": 34, "Заветинский район": 16, "Зерноградский район": 55,
+    "Зимовниковский район": 35, "Кагальницкий район": 28, "Каменский район": 43, "Кашарский район": 25,
+    "Константиновский район": 32, "Красносулинский район": 75, "Куйбышевский район": 14, "Мартыновский район": 34,
+    "Матвеево-Курганский район": 42, "Миллеровский район": 65, "Милютинский район": 12, "Морозовский район": 40,
+    "Мясниковский район": 45, "Неклиновский район": 87, "Обливский район": 17, "Октябрьский район": 70,
+    "Орловский район": 38, "Песчанокопский район": 31, "Пролетарский район": 36, "Ремонтненский район": 19,
+    "Родионово-Несветайский район": 21, "Сальский район": 100, "Семикаракорский район": 48, "Советский район": 6,
+    "Тарасовский район": 28, "Тацинский район": 35, "Усть-Донецкий район": 31, "Целинский район": 30,
+    "Цимлянский район": 33, "Чертковский район": 33, "Шолоховский район": 26,
 }
-"""Municipality lists shipped for synthetic instances of other regions: key -> (file in
-REGIONS_DIR, region name, time zone). A file has id, name, lat, lon (the centre, as in
-shared municipality data) and population_thousands (approximate, only for weighting)."""
+"""Approximate population (thousands, early 2020s, rounded) of the Rostov municipalities;
+used only to weight where synthetic schools and consultants are."""
+
+REGIONS: dict[str, tuple[str, str, str, dict[str, float]]] = {
+    "rostov": ("Ростовская область", "Ростовская область (синт.)", "Europe/Moscow", ROSTOV_POPULATION_THOUSANDS),
+}
+"""Regions of the shipped municipality lists a synthetic instance may be set in: key ->
+(region in MUNICIPALITIES_CSV, region name written, time zone, population by municipality)."""
+
+
+def region_municipalities(region: str) -> list[dict[str, str]]:
+    """The region's shipped municipalities as rows id (M01… in file order), name, lat, lon and
+    population_thousands (for weighting only)."""
+    source, _name, _tz, populations = REGIONS[region]
+    rows = [r for r in read_csv(MUNICIPALITIES_CSV) if r["region"] == source]
+    return [{"id": f"M{i:02d}", "name": r["municipality"], "lat": r["lat"], "lon": r["lon"],
+             "population_thousands": str(populations.get(r["municipality"], DEFAULT_POPULATION))}
+            for i, r in enumerate(rows, 1)]
+
 
 CLASSIC_SETTINGS: dict[str, dict[str, object]] = {
     "rules": {"hold_every_topic": False, "max_gap_months": 0},
@@ -421,6 +451,22 @@ def set_toml_keys(text: str, settings: dict[str, dict[str, object]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def without_toml_section(text: str, section: str) -> str:
+    """instance.toml text without one section (its header, keys and the comments above it)."""
+    lines, out, skip = text.splitlines(), [], False
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith("["):
+            skip = stripped == f"[{section}]"
+            if skip:
+                while out and (out[-1].lstrip().startswith("#") or not out[-1].strip()):
+                    out.pop()  # the section's comment block
+                continue
+        if not skip:
+            out.append(line)
+    return "\n".join(out) + "\n"
+
+
 def make_instance(
     out_dir: Path,
     n_schools: int,
@@ -435,8 +481,8 @@ def make_instance(
     """Write a complete synthetic instance folder of `n_schools` schools, like Kuzbass.
 
     instance.toml and topics.csv are copied from the template, and municipalities.csv
-    too unless `region` names one of REGIONS (then its municipalities, region name and
-    time zone are used); the mobile group is the template's scaled to `n_consultants`
+    too unless `region` names one of REGIONS (then its shipped municipalities, region name
+    and time zone are used); the mobile group is the template's scaled to `n_consultants`
     (default about 16 consultants per 96 schools); the schools are generated, each with
     a curator unless `curators` is false (then one of the nearest visitors is chosen by the
     planner). `classic` turns the programme's settings off (CLASSIC_SETTINGS).
@@ -452,11 +498,12 @@ def make_instance(
     if region is not None:
         if region not in REGIONS:
             raise ValueError(f"unknown region {region!r} (known: {', '.join(REGIONS)})")
-        file, name, tz = REGIONS[region]
-        municipalities = read_csv(REGIONS_DIR / file)
+        _source, name, tz, _populations = REGIONS[region]
+        municipalities = region_municipalities(region)
         write_csv(out_dir / "municipalities.csv", ["id", "name", "lat", "lon"],
                   [{k: m[k] for k in ("id", "name", "lat", "lon")} for m in municipalities])
         changes["region"] = {"name": name, "timezone": tz}
+        toml_text = without_toml_section(toml_text, "documents")  # the template region's own order
     else:
         municipalities = read_csv(template_dir / "municipalities.csv")
         (out_dir / "municipalities.csv").write_bytes((template_dir / "municipalities.csv").read_bytes())
