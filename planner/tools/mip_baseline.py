@@ -676,6 +676,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["--child"]:
         _child(argv[1], argv[2])
         return 0
+    from models.problems import InputError
     from planner.inputs.validation import load_instance
 
     parser = argparse.ArgumentParser(prog="python -m planner.tools.mip_baseline", description=__doc__,
@@ -687,7 +688,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--option", action="append", default=[], metavar="NAME=VALUE", help="a HiGHS option")
     parser.add_argument("--greedy-start", action="store_true", help="the first-come greedy's plan as a MIP start")
     args = parser.parse_args(argv)
-    instance, _warnings = load_instance(args.instance)
+    try:
+        instance, _warnings = load_instance(args.instance)
+    except InputError as error:
+        print(str(error), file=sys.stderr)
+        return 2
     start = greedy_start(instance) if args.greedy_start else None
     result, peak_mb = solve_isolated(instance, args.time_limit, log=args.log, linking=not args.no_linking,
                                      options=dict(_option(o) for o in args.option), start=start)
