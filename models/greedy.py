@@ -32,8 +32,12 @@ from models.unmet import explain_unmet
 
 
 class _Greedy:
-    def __init__(self, inst: Instance, ix: Index | None = None):
+    def __init__(self, inst: Instance, ix: Index | None = None, visitor_order: dict[str, list[str]] | None = None):
         self.inst, self.ix = inst, ix or Index(inst)
+        # The optimiser's start only (never the hand method): school -> its visitors in the
+        # order to try them, each in its earliest month with room, instead of the first by id
+        # with room in the earliest month.
+        self.visitor_order = visitor_order
         self.full_day = self.ix.day_minutes + self.ix.break_min
         self.used_sessions: dict[tuple[str, Month], int] = defaultdict(int)
         self.used_minutes: dict[tuple[str, Month], int] = defaultdict(int)
@@ -155,7 +159,16 @@ class _Greedy:
                 continue
             if s.verified_on is None:
                 for topic in inst.verification_topics:
-                    pos = self._place(s, topic.id, -1, verifiers=ix.verifiers(s, topic))
+                    verifiers = ix.verifiers(s, topic)
+                    if self.visitor_order is not None and s.id in self.visitor_order:
+                        order = self.visitor_order[s.id]
+                        pos = None
+                        for c in [c for c in order if c in verifiers] + [c for c in verifiers if c not in order]:
+                            pos = self._place(s, topic.id, -1, verifiers=[c])
+                            if pos is not None:
+                                break
+                    else:
+                        pos = self._place(s, topic.id, -1, verifiers=verifiers)
                     if pos is not None:
                         self.verified_pos[s.id] = pos
                         break
@@ -175,9 +188,11 @@ class _Greedy:
         return groups
 
 
-def greedy_groups(instance: Instance) -> list[MonthSession]:
-    """The greedy's month-level sessions (used as a solver hint too)."""
-    return _Greedy(instance).run()
+def greedy_groups(instance: Instance, visitor_order: dict[str, list[str]] | None = None) -> list[MonthSession]:
+    """The greedy's month-level sessions (used as a solver hint too). With `visitor_order`
+    (school -> its visitors, best first) a school's visit goes to the first of them with room
+    in some month: a start for the optimiser (`models.visitors`), not the hand method."""
+    return _Greedy(instance, visitor_order=visitor_order).run()
 
 
 def greedy_plan(instance: Instance, workers: int = 2) -> Plan:

@@ -3,6 +3,7 @@
     python -m planner.tools.benchmark                 # Kuzbass + synthetic 300 (curators fixed and not), 1000
     python -m planner.tools.benchmark --quick         # Kuzbass only
     python -m planner.tools.benchmark --cases kuzbass,300 --time-limit 20
+    python -m planner.tools.benchmark --cases 300-rostov   # the classic problem against HiGHS (the bench extra)
 
 Every run happens in its own subprocess, so that its peak memory (ru_maxrss) is its
 own. The machines are shared and noisy: compare the ratios within one run (optimiser
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -45,7 +47,13 @@ def _load(case: str, tmp: Path):
         path = KUZBASS
     else:
         n, _, variant = case.partition("-")
-        path = make_instance(tmp / f"synthetic-{case}", int(n), seed=1)
+        if variant == "rostov":
+            path = make_instance(tmp / f"synthetic-{case}", int(n), seed=1, region="rostov",
+                                 n_consultants=max(16, round(int(n) * ROSTOV_STAFF_PER_SCHOOL)),
+                                 classic=True, curators=False)
+            variant = ""
+        else:
+            path = make_instance(tmp / f"synthetic-{case}", int(n), seed=1)
         if variant == "open":
             _without_curators(path / "schools.csv")
         elif variant:
@@ -53,6 +61,14 @@ def _load(case: str, tmp: Path):
     instance, _ = load_instance(path)
     _roadmap, linked, firsts = schedule_activities(instance)
     return linked, firsts or None
+
+
+ROSTOV_STAFF_PER_SCHOOL = 39 / 300
+"""The classic case `N-rostov`: N schools in Rostov's 55 municipalities, 39 staff per 300
+schools (at least the Kuzbass template's 16, who between them deliver every topic), no
+curators yet (the visitor is chosen among each school's nearest, so travel is the
+optimiser's choice), the programme's settings off: the classic month-level problem, which
+the MIP baseline (`planner.tools.mip_baseline`, HiGHS) solves to proven optimality."""
 
 
 def _without_curators(schools_csv: Path) -> None:
@@ -176,14 +192,65 @@ def _replan_command(solved: Path) -> str:
     return "\n".join(lines)
 
 
+def _visit_km_bound(instance) -> int:
+    """Σ over the schools still to be visited of the round trip to their nearest possible
+    visitor: no plan that makes every visit drives less."""
+    from models.index import Index
+
+    ix = Index(instance)
+    return sum(min((instance.round_trip_km(c, s.municipality) for t in instance.verification_topics
+                    for c in ix.verifiers(s, t)), default=0)
+               for s in instance.schools.values() if ix.needs_verification(s))
+
+
+def run_mip(case: str, time_limit: float) -> dict:
+    """The MIP baseline (HiGHS, in a process of its own: see `mip_baseline.solve_isolated`):
+    coverage, then the classic terms, each phase to proven optimality or `time_limit`. It
+    starts from the first-come greedy's plan, as the planner does (phase 1 is then proven
+    at once when the greedy meets every need)."""
+    from models.score import needs
+    from planner.tools.mip_baseline import greedy_start, solve_isolated
+
+    with tempfile.TemporaryDirectory() as tmp:
+        instance, _firsts = _load(case, Path(tmp))
+    load = os.getloadavg()[0]
+    t0 = time.monotonic()
+    start = greedy_start(instance)
+    greedy_seconds = time.monotonic() - t0
+    r, peak = solve_isolated(instance, time_limit, start=start)
+    total = len(needs(instance))
+    names = {"Optimal": "OPTIMAL", "Time limit reached": "TIME_LIMIT"}
+    status = "/".join(names.get(p.status, p.status) for p in r.phases)
+    return {
+        "case": case, "method": "mip", "schools": len(instance.schools),
+        "consultants": len(instance.consultants), "topics": len(instance.topics),
+        "variables": r.variables, "status": status, "objective": r.objective,
+        "bound": r.phases[-1].bound if len(r.phases) == 2 else None,
+        "gap": r.phases[-1].gap if len(r.phases) == 2 else None,
+        "weighted": r.objective, "seconds": round(r.seconds + greedy_seconds, 2), "build_seconds": r.build_seconds,
+        "phase_seconds": [p.seconds for p in r.phases], "phase_gaps": [p.gap for p in r.phases],
+        "peak_mb": max(peak, round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)),
+        "needs": total, "covered": r.needs_covered,
+        "coverage": round(r.needs_covered / total, 4) if total and r.needs_covered is not None else None,
+        "covered_by_priority": [r.covered_by_priority.get(p, 0) for p in (1, 2, 3)] if r.needs_covered else None,
+        "unmet": total - r.needs_covered if r.needs_covered is not None else None,
+        "travel_km": r.travel_km, "sessions": r.sessions, "max_load": r.max_load,
+        "early_program": r.early_program, "violations": None, "proven": r.proven, "load": load,
+        "visit_km_bound": _visit_km_bound(instance),
+    }
+
+
 def run_one(case: str, method: str, time_limit: float, workers: int) -> dict:
     from models.consultation import ModelOptions
     from models.greedy import greedy_plan
     from models.solve import SolveOptions, gap, solve_consultations
     from models.validate import validate
 
+    if method == "mip":
+        return run_mip(case, time_limit)
     with tempfile.TemporaryDirectory() as tmp:
         instance, firsts = _load(case, Path(tmp))
+    load = os.getloadavg()[0]
     t0 = time.monotonic()
     variables = None
     if method == "greedy":
@@ -209,8 +276,10 @@ def run_one(case: str, method: str, time_limit: float, workers: int) -> dict:
         "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "needs": sc.get("needs_total"), "covered": sc.get("needs_covered"),
         "coverage": sc.get("coverage_share"), "unmet": len(plan.unmet),
+        "covered_by_priority": [sc.get(f"covered_priority_{p}", 0) for p in (1, 2, 3)],
+        "phases": {p["name"]: p["seconds"] for p in plan.meta.get("phases", [])} if plan.meta else None,
         "travel_km": sc.get("travel_km"), "sessions": sc.get("sessions"), "max_load": sc.get("max_load"),
-        "early_program": sc.get("early_program"), "violations": len(violations),
+        "early_program": sc.get("early_program"), "violations": len(violations), "load": load,
         **{key: sc.get(key) for key in PROGRAMME_KEYS},
         "per_month": _per_month(instance, plan),
     }
@@ -267,15 +336,58 @@ def _fmt(value, kind: str = "") -> str:
 
 def table(rows: list[dict]) -> str:
     head = ["case", "method", "schools", "consultants", "topics", "variables", "status", "objective", "bound",
-            "gap", "seconds", "peak MB", "coverage", "unmet", "travel km", "sessions", "max load", "violations"]
+            "gap", "seconds", "peak MB", "coverage", "unmet", "travel km", "sessions", "max load", "violations",
+            "load avg"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         cells = [r["case"], r["method"], r["schools"], r["consultants"], r["topics"], r["variables"], r["status"],
                  r["objective"], r["bound"], _fmt(r["gap"], "pct"), r["seconds"], r["peak_mb"],
                  _fmt(r["coverage"], "pct"), r["unmet"], r["travel_km"], r["sessions"], r["max_load"],
-                 r["violations"]]
+                 r["violations"], round(r["load"], 1) if r.get("load") is not None else None]
         lines.append("| " + " | ".join(_fmt(c) if not isinstance(c, str) else c for c in cells) + " |")
     return "\n".join(lines)
+
+
+def against_mip(rows: list[dict]) -> str:
+    """The classic cases: `planner solve` (the whole dated plan) against the MIP's proven
+    month-level optimum, measured in the same run."""
+    by = {(r["case"], r["method"]): r for r in rows}
+    head = ["case", "HiGHS s (build + coverage + classic)", "HiGHS status, gap", "planner s", "time ÷ HiGHS",
+            "coverage, planner / MIP (by priority 1, 2, 3)", "coverage equal", "travel km, planner / MIP",
+            "travel ÷ MIP's plan", "travel ÷ least possible", "objective, planner / MIP", "peak MB, planner / HiGHS",
+            "targets met"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for case in dict.fromkeys(r["case"] for r in rows):
+        mip, opt = by.get((case, "mip")), by.get((case, "optimiser"))
+        if not (mip and opt):
+            continue
+        phases = " + ".join(f"{s:g}" for s in [mip["build_seconds"], *mip["phase_seconds"]])
+        equal = mip["covered_by_priority"] is not None and opt["covered_by_priority"] == mip["covered_by_priority"]
+        t_ratio = opt["seconds"] / mip["seconds"] if mip["seconds"] else None
+        travel = opt["travel_km"] / mip["travel_km"] if mip["travel_km"] else (1.0 if mip["travel_km"] == 0 else None)
+        least = opt["travel_km"] / mip["visit_km_bound"] if mip.get("visit_km_bound") else None
+        # Coverage: phase 1 of the MIP must be proven. Travel: against the MIP's optimum when
+        # it is proven; else against the least possible km, which no plan making every visit
+        # (the MIP's optimum included) drives less than. Time: HiGHS's time to its proof is
+        # at least what it ran, so an unproven MIP only makes the ratio smaller.
+        p1_proven = mip["phase_gaps"][:1] == [0.0]
+        travel_ok = (travel is not None and travel <= 1.05) if mip["proven"] else \
+            (least is not None and least <= 1.05 and opt["coverage"] == 1.0)
+        met = p1_proven and equal and travel_ok and t_ratio is not None and t_ratio <= 1.0 \
+            and opt["violations"] == 0
+        gaps = ", ".join(f"{100 * g:.1f}%" if g is not None else "—" for g in mip["phase_gaps"])
+        cells = [case, f"{mip['seconds']:g} ({phases})", f"{mip['status']}, {gaps}", f"{opt['seconds']:g}",
+                 f"{t_ratio:.2f}" if t_ratio is not None else "—",
+                 f"{opt['covered']}/{mip['covered']} ({'/'.join(map(str, opt['covered_by_priority']))} vs"
+                 f" {'/'.join(map(str, mip['covered_by_priority'] or []))})",
+                 "yes" if equal else "no", f"{opt['travel_km']}/{mip['travel_km']}",
+                 f"{travel:.3f}" if travel is not None else "—", f"{least:.3f}" if least is not None else "—",
+                 f"{_fmt(opt['objective'])} / {_fmt(mip['objective'])}",
+                 f"{opt['peak_mb']:g}/{mip['peak_mb']:g}",
+                 ("yes" if met else "no") + ("" if mip["proven"] else
+                                             " (HiGHS did not prove phase 2: travel against the least possible)")]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) if len(lines) > 2 else ""
 
 
 def ratios(rows: list[dict]) -> str:
@@ -310,6 +422,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-limit", type=float, default=None,
                         help="solver limit per run, s (default: 20 for Kuzbass, 60 for 300, 120 for 1000)")
     parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--mip-time-limit", type=float, default=300.0,
+                        help="HiGHS's limit per phase of the MIP baseline (the N-rostov cases), s (default 300)")
     parser.add_argument("--out", default=str(ROOT / "outputs" / "benchmark.md"))
     parser.add_argument("--replan-baselines", type=int, default=3,
                         help="Kuzbass baselines (solver seeds 0, 1, …) to replan from (default 3)")
@@ -325,13 +439,19 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     cases = ["kuzbass"] if args.quick else [c.strip() for c in args.cases.split(",") if c.strip()]
-    # Kuzbass at `planner solve`'s own default, so that the table shows what a person gets.
-    default_limit = {"kuzbass": DEFAULT_SOLVE, "300": 60.0, "300-open": 60.0, "1000": 120.0, "1000-open": 120.0}
+    # Kuzbass at `planner solve`'s own default, so that the table shows what a person gets;
+    # the classic N-rostov cases too.
+    default_limit = {"kuzbass": DEFAULT_SOLVE, "300": 60.0, "300-open": 60.0, "1000": 120.0, "1000-open": 120.0,
+                     "60-rostov": DEFAULT_SOLVE, "300-rostov": DEFAULT_SOLVE}
     rows = []
     for case in cases:
         methods = ["greedy", "optimiser"] + (["reference"] if case == "kuzbass" else [])
+        if case.endswith("-rostov"):
+            methods = ["mip", "optimiser", "greedy"]  # the MIP and the planner back to back
         for method in methods:
             limit = args.time_limit or default_limit.get(case, 60.0)
+            if method == "mip":
+                limit = args.mip_time_limit
             print(f"… {case} / {method} (limit {limit:g} s)", file=sys.stderr, flush=True)
             proc = subprocess.run(
                 [sys.executable, "-m", "planner.tools.benchmark", "--one", case, method, "--time-limit", str(limit),
@@ -420,6 +540,8 @@ def main(argv: list[str] | None = None) -> int:
         "Ratios in this run:",
         ratios(rows),
         "",
+        *(["The classic problem against the MIP (HiGHS) in this run:", "", mip_text, ""]
+          if (mip_text := against_mip(rows)) else []),
         replan_text,
         "",
         cli_text,

@@ -119,22 +119,27 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 def is_rural(municipality_name: str) -> bool:
-    """True for a municipal district or municipal okrug (МР / МО), False for a city okrug."""
-    return "муниципальн" in municipality_name.lower()
+    """True for a municipal district or municipal okrug (МР / МО, «… район»), False for a
+    city okrug."""
+    name = municipality_name.lower()
+    return "муниципальн" in name or "район" in name
 
 
-def population(municipality_name: str) -> float:
-    """Approximate population in thousands (a default when unknown)."""
+def population(municipality_name: str, row: dict[str, str] | None = None) -> float:
+    """Approximate population in thousands: the row's `population_thousands` when it has
+    one (`region_municipalities`), else POPULATION_THOUSANDS, else a default."""
+    if row is not None and row.get("population_thousands"):
+        return float(row["population_thousands"])
     return POPULATION_THOUSANDS.get(municipality_name, DEFAULT_POPULATION)
 
 
-def school_weight(municipality_name: str, school_type: str) -> float:
+def school_weight(municipality_name: str, school_type: str, row: dict[str, str] | None = None) -> float:
     """Relative chance that a synthetic school of this type lies in the municipality.
 
     Larger towns weigh more (square root of population: ШНОР are not proportional to
     size); basic schools (ООШ) are mostly rural, so rural areas weigh more for them.
     """
-    weight = math.sqrt(population(municipality_name))
+    weight = math.sqrt(population(municipality_name, row))
     if school_type == "ООШ":
         weight *= 1.6 if is_rural(municipality_name) else 0.5
     return weight
@@ -228,7 +233,7 @@ def generate_schools(
     # Where: one weighted draw of a municipality per school, by school type.
     counts: dict[tuple[str, str], int] = {}
     for school_type, how_many in (("СОШ", n_sosh), ("ООШ", n - n_sosh)):
-        weights = [school_weight(m["name"], school_type) for m in municipalities]
+        weights = [school_weight(m["name"], school_type, m) for m in municipalities]
         for muni in rng.choices(municipalities, weights=weights, k=how_many):
             key = (muni["id"], school_type)
             counts[key] = counts.get(key, 0) + 1
@@ -338,21 +343,22 @@ def scale_consultants(
     municipalities: list[dict[str, str]],
     n: int,
     seed: int,
+    keep_homes: bool = True,
 ) -> list[dict[str, str]]:
     """Clone the template mobile group to `n` synthetic consultants C001, C002, ...
 
     Clone i copies template i mod len(template): its topics, limits and
-    unavailability. The first round keeps the template's home municipality; later
-    clones live in a municipality drawn by population (strong schools are mostly
-    in towns), so homes vary.
+    unavailability. The first round keeps the template's home municipality (unless
+    `keep_homes` is false: a template from another region); later clones live in a
+    municipality drawn by population (strong schools are mostly in towns), so homes vary.
     """
     rng = random.Random(f"consultants-{seed}")
-    weights = [population(m["name"]) for m in municipalities]
+    weights = [population(m["name"], m) for m in municipalities]
     width = max(3, len(str(n)))
     clones: list[dict[str, str]] = []
     for i in range(n):
         model = template[i % len(template)]
-        home = model["municipality"] if i < len(template) else rng.choices(
+        home = model["municipality"] if keep_homes and i < len(template) else rng.choices(
             municipalities, weights=weights
         )[0]["id"]
         number = f"{i + 1:0{width}d}"
@@ -369,33 +375,156 @@ def scale_consultants(
     return clones
 
 
+MUNICIPALITIES_CSV = Path(__file__).resolve().parents[1] / "data" / "municipalities.csv"
+"""The real municipality lists we ship (region, municipality, centre's lat/lon, …)."""
+
+ROSTOV_POPULATION_THOUSANDS: dict[str, float] = {
+    "город Ростов-на-Дону": 1140, "город Азов": 80, "город Батайск": 127, "город Волгодонск": 170,
+    "город Гуково": 63, "город Донецк": 47, "город Зверево": 18, "город Каменск-Шахтинский": 87,
+    "город Новочеркасск": 165, "город Новошахтинск": 105, "город Таганрог": 245, "город Шахты": 225,
+    "Азовский район": 100, "Аксайский район": 115, "Багаевский район": 35, "Белокалитвинский район": 90,
+    "Боковский район": 12, "Верхнедонской район": 19, "Весёловский район": 25, "Волгодонской район": 33,
+    "Дубовский район": 20, "Егорлыкский район": 34, "Заветинский район": 16, "Зерноградский район": 55,
+    "Зимовниковский район": 35, "Кагальницкий район": 28, "Каменский район": 43, "Кашарский район": 25,
+    "Константиновский район": 32, "Красносулинский район": 75, "Куйбышевский район": 14, "Мартыновский район": 34,
+    "Матвеево-Курганский район": 42, "Миллеровский район": 65, "Милютинский район": 12, "Морозовский район": 40,
+    "Мясниковский район": 45, "Неклиновский район": 87, "Обливский район": 17, "Октябрьский район": 70,
+    "Орловский район": 38, "Песчанокопский район": 31, "Пролетарский район": 36, "Ремонтненский район": 19,
+    "Родионово-Несветайский район": 21, "Сальский район": 100, "Семикаракорский район": 48, "Советский район": 6,
+    "Тарасовский район": 28, "Тацинский район": 35, "Усть-Донецкий район": 31, "Целинский район": 30,
+    "Цимлянский район": 33, "Чертковский район": 33, "Шолоховский район": 26,
+}
+"""Approximate population (thousands, early 2020s, rounded) of the Rostov municipalities;
+used only to weight where synthetic schools and consultants are."""
+
+REGIONS: dict[str, tuple[str, str, str, dict[str, float]]] = {
+    "rostov": ("Ростовская область", "Ростовская область (синт.)", "Europe/Moscow", ROSTOV_POPULATION_THOUSANDS),
+}
+"""Regions of the shipped municipality lists a synthetic instance may be set in: key ->
+(region in MUNICIPALITIES_CSV, region name written, time zone, population by municipality)."""
+
+
+def region_municipalities(region: str) -> list[dict[str, str]]:
+    """The region's shipped municipalities as rows id (M01… in file order), name, lat, lon and
+    population_thousands (for weighting only)."""
+    source, _name, _tz, populations = REGIONS[region]
+    rows = [r for r in read_csv(MUNICIPALITIES_CSV) if r["region"] == source]
+    return [{"id": f"M{i:02d}", "name": r["municipality"], "lat": r["lat"], "lon": r["lon"],
+             "population_thousands": str(populations.get(r["municipality"], DEFAULT_POPULATION))}
+            for i, r in enumerate(rows, 1)]
+
+
+CLASSIC_SETTINGS: dict[str, dict[str, object]] = {
+    "rules": {"hold_every_topic": False, "max_gap_months": 0},
+    "weights": {"relevant_attendance": 0},
+}
+"""The programme's settings off: the classic month-level problem (coverage, then travel)."""
+
+
+def toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return str(value)
+
+
+def set_toml_keys(text: str, settings: dict[str, dict[str, object]]) -> str:
+    """instance.toml text with these keys set (`{section: {key: value}}`): an existing
+    `key = …` line of the section is replaced, a missing key goes right under the section's
+    header, a missing section is appended. Comments and every other line are kept."""
+    lines = text.splitlines()
+    for section, keys in settings.items():
+        header = f"[{section}]"
+        if header not in (line.strip() for line in lines):
+            lines += ["", header]
+        start = next(i for i, line in enumerate(lines) if line.strip() == header)
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].lstrip().startswith("[")), len(lines))
+        for key, value in keys.items():
+            new = f"{key} = {toml_value(value)}"
+            at = next((i for i in range(start + 1, end) if lines[i].split("=")[0].strip() == key), None)
+            if at is None:
+                lines.insert(start + 1, new)
+                end += 1
+            else:
+                lines[at] = new
+    return "\n".join(lines) + "\n"
+
+
+def without_toml_section(text: str, section: str) -> str:
+    """instance.toml text without one section (its header, keys and the comments above it)."""
+    lines, out, skip = text.splitlines(), [], False
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith("["):
+            skip = stripped == f"[{section}]"
+            if skip:
+                while out and (out[-1].lstrip().startswith("#") or not out[-1].strip()):
+                    out.pop()  # the section's comment block
+                continue
+        if not skip:
+            out.append(line)
+    return "\n".join(out) + "\n"
+
+
 def make_instance(
     out_dir: Path,
     n_schools: int,
     seed: int = DEFAULT_SEED,
     template_dir: Path = KUZBASS_DIR,
+    *,
+    n_consultants: int | None = None,
+    region: str | None = None,
+    classic: bool = False,
+    curators: bool = True,
 ) -> Path:
     """Write a complete synthetic instance folder of `n_schools` schools, like Kuzbass.
 
-    instance.toml, municipalities.csv and topics.csv are copied from the template;
-    the mobile group is scaled to about 16 consultants per 96 schools; the schools
-    are generated. Deterministic for a seed. Returns the folder.
+    instance.toml and topics.csv are copied from the template, and municipalities.csv
+    too unless `region` names one of REGIONS (then its shipped municipalities, region name
+    and time zone are used); the mobile group is the template's scaled to `n_consultants`
+    (default about 16 consultants per 96 schools); the schools are generated, each with
+    a curator unless `curators` is false (then one of the nearest visitors is chosen by the
+    planner). `classic` turns the programme's settings off (CLASSIC_SETTINGS).
+    Deterministic for a seed. Returns the folder.
     """
     out_dir, template_dir = Path(out_dir), Path(template_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    for name in ("instance.toml", "municipalities.csv", "topics.csv"):
-        (out_dir / name).write_bytes((template_dir / name).read_bytes())
-    settings = tomllib.loads((template_dir / "instance.toml").read_text(encoding="utf-8"))
+    (out_dir / "topics.csv").write_bytes((template_dir / "topics.csv").read_bytes())
+    toml_text = (template_dir / "instance.toml").read_text(encoding="utf-8")
+    settings = tomllib.loads(toml_text)
     start = settings["horizon"]["start"]
-    municipalities = read_csv(template_dir / "municipalities.csv")
-    n_consultants = max(1, round(n_schools * CONSULTANTS_PER_SCHOOL))
+    changes: dict[str, dict[str, object]] = {}
+    if region is not None:
+        if region not in REGIONS:
+            raise ValueError(f"unknown region {region!r} (known: {', '.join(REGIONS)})")
+        _source, name, tz, _populations = REGIONS[region]
+        municipalities = region_municipalities(region)
+        write_csv(out_dir / "municipalities.csv", ["id", "name", "lat", "lon"],
+                  [{k: m[k] for k in ("id", "name", "lat", "lon")} for m in municipalities])
+        changes["region"] = {"name": name, "timezone": tz}
+        toml_text = without_toml_section(toml_text, "documents")  # the template region's own order
+    else:
+        municipalities = read_csv(template_dir / "municipalities.csv")
+        (out_dir / "municipalities.csv").write_bytes((template_dir / "municipalities.csv").read_bytes())
+    if classic:
+        for section, keys in CLASSIC_SETTINGS.items():
+            changes.setdefault(section, {}).update(keys)
+    (out_dir / "instance.toml").write_text(set_toml_keys(toml_text, changes) if changes else toml_text,
+                                           encoding="utf-8")
+    if n_consultants is None:
+        n_consultants = max(1, round(n_schools * CONSULTANTS_PER_SCHOOL))
     consultants = scale_consultants(
-        read_csv(template_dir / "consultants.csv"), municipalities, n_consultants, seed
+        read_csv(template_dir / "consultants.csv"), municipalities, n_consultants, seed,
+        keep_homes=region is None,
     )
     write_csv(out_dir / "consultants.csv", CONSULTANT_COLUMNS, consultants)
     schools = generate_schools(
         municipalities, consultants, n_schools, seed, verified_month=previous_month(start)
     )
+    if not curators:
+        for school in schools:
+            school["curator"] = ""
     write_csv(out_dir / "schools.csv", SCHOOL_COLUMNS, schools)
     return out_dir
 
@@ -413,13 +542,25 @@ def main(argv: list[str] | None = None) -> None:
     make.add_argument("out", type=Path, help="папка, куда записать экземпляр")
     make.add_argument("--schools", type=int, required=True, help="число школ")
     make.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    make.add_argument("--consultants", type=int, default=None,
+                      help="число консультантов (по умолчанию около 16 на 96 школ)")
+    make.add_argument("--region", choices=sorted(REGIONS), default=None,
+                      help="муниципалитеты другого региона (по умолчанию — Кузбасса)")
+    make.add_argument("--classic", action="store_true",
+                      help="классическая задача: настройки программы выключены (hold_every_topic = false,"
+                           " max_gap_months = 0, relevant_attendance = 0)")
+    make.add_argument("--no-curators", action="store_true",
+                      help="кураторы не назначены: визит верификации делает один из ближайших консультантов")
     args = parser.parse_args(argv)
     if args.command == "kuzbass":
         print(write_kuzbass_schools(args.dir, args.seed))
     else:
         if args.schools <= 0:
             parser.error("число школ должно быть положительным")
-        print(make_instance(args.out, args.schools, args.seed))
+        if args.consultants is not None and args.consultants <= 0:
+            parser.error("число консультантов должно быть положительным")
+        print(make_instance(args.out, args.schools, args.seed, n_consultants=args.consultants,
+                            region=args.region, classic=args.classic, curators=not args.no_curators))
 
 
 if __name__ == "__main__":

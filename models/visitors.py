@@ -1,0 +1,82 @@
+"""Who visits which school: a start for the classic problem's optimiser.
+
+When schools have no curator yet, each one's verification visit may go to any of its
+`visitor_candidates` nearest consultants, and in the classic problem those visits are
+nearly all of the plan's travel (every other need can usually be met online). The
+first-come greedy gives each school the first candidate by id with room, which on 300
+open Rostov-like schools drove more than twice the km of the nearest candidates.
+
+`visitor_order` solves the visits alone as a small assignment (one visitor per unverified
+school among its candidates; each consultant's visits within their onsite room and
+`max_total` over the year; least weighted km plus the largest number of visits at the
+max_load weight) and returns each school's candidates with the assigned one first, then
+by km. The greedy built with that order (`models.greedy.greedy_groups`) is a start, not a
+bound: months, the school's other topics and the consultant's other sessions are left to
+the greedy and then to the solver.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from ortools.sat.python import cp_model
+
+from models.domain import Instance
+from models.index import Index
+
+
+def needs_choice(instance: Instance, ix: Index) -> bool:
+    """Does some school still to be visited have more than one possible visitor?"""
+    return any(len(ix.verifiers(s, t)) > 1 for s in instance.schools.values() if ix.needs_verification(s)
+               for t in instance.verification_topics)
+
+
+def visitor_order(instance: Instance, ix: Index, seconds: float = 2.0, workers: int = 2,
+                  seed: int = 0) -> dict[str, list[str]] | None:
+    """School -> its possible visitors, the assigned one first (module docstring); None if
+    no assignment was found in time."""
+    w = instance.settings.weights
+    model = cp_model.CpModel()
+    km: dict[tuple[str, str], int] = {}
+    chosen: dict[tuple[str, str], cp_model.IntVar] = {}
+    per_c: dict[str, list[cp_model.IntVar]] = defaultdict(list)
+    candidates: dict[str, list[str]] = {}
+    for s in instance.schools.values():
+        if not ix.needs_verification(s):
+            continue
+        visitors = list(dict.fromkeys(c for t in instance.verification_topics for c in ix.verifiers(s, t)))
+        if not visitors:
+            continue
+        candidates[s.id] = visitors
+        row = []
+        for c in visitors:
+            var = chosen[s.id, c] = model.new_bool_var(f"visit[{s.id},{c}]")
+            km[s.id, c] = instance.round_trip_km(c, s.municipality)
+            per_c[c].append(var)
+            row.append(var)
+        model.add_at_most_one(row)  # at most: a consultant with no room leaves the school to the greedy
+    load = model.new_int_var(0, len(candidates), "most_visits")
+    for c, vars_ in per_c.items():
+        consultant = instance.consultants[c]
+        room = sum(ix.onsite_room(c, days) for days in ix.free_days[c].values())
+        if consultant.max_total is not None:
+            room = min(room, consultant.max_total)
+        model.add(sum(vars_) <= room)
+        model.add(load >= sum(vars_))
+    unvisited = len(candidates) - sum(chosen.values())
+    # An unvisited school costs more than any trip: the visits first, then km and load.
+    big = 1 + w.travel_km * 2 * max(km.values(), default=0) + w.max_load * len(candidates)
+    model.minimize(big * unvisited + w.travel_km * sum(k * chosen[key] for key, k in km.items()) + w.max_load * load)
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = seconds
+    solver.parameters.num_workers = workers
+    solver.parameters.random_seed = seed
+    status = solver.solve(model)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None
+    order = {}
+    for s, visitors in candidates.items():
+        by_km = sorted(visitors, key=lambda c: (km[s, c], c))
+        first = [c for c in visitors if solver.value(chosen[s, c])]
+        order[s] = first + [c for c in by_km if c not in first]
+    return order
