@@ -4,6 +4,8 @@
     python -m planner.tools.benchmark --quick         # Kuzbass only
     python -m planner.tools.benchmark --cases kuzbass,300 --time-limit 20
     python -m planner.tools.benchmark --cases 300-rostov   # the classic problem against HiGHS (the bench extra)
+    python -m planner.tools.benchmark --cases national     # 84 regions through `planner batch` (Ray)
+    python -m planner.tools.benchmark --cases 1000-open,300-rostov,national   # issue 18's three targets
 
 Every run happens in its own subprocess, so that its peak memory (ru_maxrss) is its
 own. The machines are shared and noisy: compare the ratios within one run (optimiser
@@ -248,6 +250,8 @@ def run_one(case: str, method: str, time_limit: float, workers: int) -> dict:
 
     if method == "mip":
         return run_mip(case, time_limit)
+    if case == "national":
+        return run_national(seed=1)
     with tempfile.TemporaryDirectory() as tmp:
         instance, firsts = _load(case, Path(tmp))
     load = os.getloadavg()[0]
@@ -283,6 +287,80 @@ def run_one(case: str, method: str, time_limit: float, workers: int) -> dict:
         **{key: sc.get(key) for key in PROGRAMME_KEYS},
         "per_month": _per_month(instance, plan),
     }
+
+
+def run_national(seed: int) -> dict:
+    """The national test set (`planner synthetic national --seed 1`) planned by the command
+    `planner batch` on a local Ray cluster with its defaults (documents and calendars too);
+    every plan is read back and checked by the validator against its instance."""
+    import re
+
+    from models.validate import validate
+    from planner.exports.plan_io import read_plan
+    from planner.inputs.validation import load_instance
+    from planner.tools.national import write_national
+
+    with tempfile.TemporaryDirectory() as tmp:
+        source, out = Path(tmp) / "national", Path(tmp) / "plans"
+        regions = write_national(source, seed)
+        paths = [source / r.code for r in regions]
+        load = os.getloadavg()[0]
+        t0 = time.monotonic()
+        proc = subprocess.run([sys.executable, "-m", "planner.cli", "batch", *map(str, paths), "--out", str(out)],
+                              capture_output=True, text=True, cwd=ROOT, stdin=subprocess.DEVNULL)
+        wall = time.monotonic() - t0
+        peak = re.search(r"Пик памяти всех процессов локального кластера: (\d+) МБ", proc.stdout)
+        with open(out / "batch.csv", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+        invalid = 0
+        for path in paths:
+            plan_path = out / path.name / "plan.json"
+            if not plan_path.is_file() or validate(load_instance(path)[0], read_plan(plan_path)):
+                invalid += 1
+    ok = [r for r in rows if r["status"] == "ok"]
+
+    def num(r: dict, key: str) -> float:
+        return float(r[key]) if r.get(key) not in (None, "") else 0.0
+
+    return {
+        "case": "national", "method": "batch", "regions": len(regions), "schools": sum(r.schools for r in regions),
+        "seconds": round(wall, 1), "exit": proc.returncode, "failed": len(rows) - len(ok), "invalid": invalid,
+        "peak_mb": float(peak.group(1)) if peak else None,
+        "largest_task_mb": max((num(r, "peak_mb") for r in ok), default=None),
+        "coverage_min": min((num(r, "coverage") for r in ok), default=None),
+        "unmet": sum(num(r, "unmet") for r in ok), "km": sum(num(r, "km") for r in ok), "load": load,
+    }
+
+
+def targets(rows: list[dict]) -> str:
+    """Issue 18's three targets, each with its measure and its ratio to the target."""
+    by = {(r["case"], r["method"]): r for r in rows}
+    lines = ["| target | measured | ratio to the target | met |", "|---|---|---|---|"]
+    nat = by.get(("national", "batch"))
+    if nat:
+        peak = nat["peak_mb"]
+        met = (nat["seconds"] <= 600 and nat["failed"] == 0 and nat["invalid"] == 0
+               and peak is not None and peak <= 4096)
+        lines.append(f"| national set: ≤ 10 min wall, every plan valid, ≤ 4 GiB | {nat['regions']} regions,"
+                     f" {nat['schools']} schools: {nat['seconds']:g} s, failed {nat['failed']}, invalid"
+                     f" {nat['invalid']}, peak {_fmt(peak)} MB (largest task {_fmt(nat['largest_task_mb'])} MB),"
+                     f" load {nat['load']:.1f} | time ×{nat['seconds'] / 600:.2f},"
+                     f" memory ×{(peak or 0) / 4096:.2f} | {'yes' if met else 'no'} |")
+    big = by.get(("1000-open", "optimiser"))
+    if big:
+        g = big["gap"]
+        met = g is not None and g <= 0.02 and big["peak_mb"] <= 2048 and big["seconds"] <= 120 * 1.05
+        lines.append(f"| 1000-open: gap ≤ 2 % in 120 s, ≤ 2 GiB | gap {_fmt(g, 'pct')}, {big['seconds']:g} s,"
+                     f" {_fmt(big['peak_mb'])} MB | gap ×{(g / 0.02) if g is not None else float('nan'):.1f},"
+                     f" memory ×{big['peak_mb'] / 2048:.2f} | {'yes' if met else 'no'} |")
+    for case in dict.fromkeys(r["case"] for r in rows):
+        mip, opt = by.get((case, "mip")), by.get((case, "optimiser"))
+        if case.endswith("-rostov") and mip and opt:
+            row = [x.strip() for x in against_mip([mip, opt]).splitlines()[2].strip("|").split("|")]
+            lines.append(f"| {case} classic: time ÷ HiGHS ≤ 1.0, equal coverage, travel ≤ 1.05 × the MIP's |"
+                         f" planner {row[3]} s, HiGHS {row[1]}; coverage equal: {row[6]} | time ×{row[4]},"
+                         f" travel ×{row[8]} of the MIP's plan, ×{row[9]} of the least possible | {row[12]} |")
+    return "\n".join(lines) if len(lines) > 2 else ""
 
 
 PROGRAMME_KEYS = ("topics_held", "topics_usable", "programme_sessions", "busiest_month_share",
@@ -448,6 +526,8 @@ def main(argv: list[str] | None = None) -> int:
         methods = ["greedy", "optimiser"] + (["reference"] if case == "kuzbass" else [])
         if case.endswith("-rostov"):
             methods = ["mip", "optimiser", "greedy"]  # the MIP and the planner back to back
+        if case == "national":
+            methods = ["batch"]
         for method in methods:
             limit = args.time_limit or default_limit.get(case, 60.0)
             if method == "mip":
@@ -462,6 +542,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(proc.stderr[-2000:], file=sys.stderr)
                 continue
             rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    national = [r for r in rows if r["case"] == "national"]
+    rows = [r for r in rows if r["case"] != "national"]
     replan_text = ""
     if "kuzbass" in cases:
         found = []
@@ -542,6 +624,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         *(["The classic problem against the MIP (HiGHS) in this run:", "", mip_text, ""]
           if (mip_text := against_mip(rows)) else []),
+        *(["Federal scale (issue 18): the targets in this run:", "", target_text, ""]
+          if (target_text := targets(rows + national)) else []),
         replan_text,
         "",
         cli_text,
