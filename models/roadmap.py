@@ -680,6 +680,15 @@ def _activities_word(n: int) -> str:
     return "мероприятия" if n % 10 == 1 and n % 100 != 11 else "мероприятий"
 
 
+def _activities_count(n: int) -> str:
+    """«1 мероприятие», «52 мероприятия», «25 мероприятий»."""
+    if n % 10 == 1 and n % 100 != 11:
+        return f"{n} мероприятие"
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return f"{n} мероприятия"
+    return f"{n} мероприятий"
+
+
 def _limit_setting(executor: str, rm: RoadmapSettings) -> str:
     if executor in dict(rm.executor_limits):
         return "[roadmap] executor_limits"
@@ -719,7 +728,7 @@ def roadmap_summary_lines(instance: Instance, result: RoadmapResult) -> list[str
     dates = result.dates()
     zero = [a.id for a in result.activities if a.slack_days == 0]
     lines = [
-        (f"Дорожная карта: {len(result.activities)} мероприятий,"
+        (f"Дорожная карта: {_activities_count(len(result.activities))},"
          f" {date_span(result.start, result.finish)} ({result.status})"),
         "  Критический путь: " + (" → ".join(
             f"{aid} ({date_span(dates[aid].start, dates[aid].end)})" for aid in result.critical_path)

@@ -528,3 +528,11 @@ def test_cli_replan_keeps_the_roadmap_links(tmp_path: Path) -> None:
     assert [s["topic"] for s in s9] == ["T1"]
     assert all(s["start"] >= "2022-04-09" for s in plan["sessions"] if s["topic"] == "T1")
     assert [a["id"] for a in plan["activities"]] == ["A1"]
+
+
+@pytest.mark.parametrize("n, text", [(1, "1 мероприятие"), (21, "21 мероприятие"), (11, "11 мероприятий"),
+                                     (2, "2 мероприятия"), (52, "52 мероприятия"), (12, "12 мероприятий"),
+                                     (5, "5 мероприятий"), (114, "114 мероприятий")])
+def test_the_summary_counts_activities_in_russian(n, text):
+    from models.roadmap import _activities_count
+    assert _activities_count(n) == text
