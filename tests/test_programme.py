@@ -334,3 +334,14 @@ def test_three_settings_off_give_the_classic_objective(tmp_path):
               [consultant("C1", topics="TV;T1")], [school("S1")])
     assert set(ConsultationModel(on).soft_terms()) >= {"relevant_attendance", "unheld_topics", "gap_months",
                                                         "month_peak", "late_verification", "onsite_visits"}
+
+
+def test_the_polish_frees_one_topic_for_longer_on_large_models():
+    # Each neighbourhood solve loads the whole model: on a large one three topics in 0.5 s
+    # found nothing (models/solve.py), so it frees one topic and gets time by size.
+    from models.solve import LARGE_FULL_MODEL, POLISH_SECONDS, POLISH_TOPICS, _polish_neighbourhood
+    assert _polish_neighbourhood(23_000) == (POLISH_TOPICS, POLISH_SECONDS)
+    topics, seconds = _polish_neighbourhood(264_000)
+    assert topics == 1 and 3.0 <= seconds <= 5.0
+    assert _polish_neighbourhood(LARGE_FULL_MODEL + 1)[0] == 1
+    assert _polish_neighbourhood(LARGE_FULL_MODEL + 1)[1] >= POLISH_SECONDS

@@ -41,6 +41,15 @@ def test_progress_keeps_the_step_the_best_value_and_the_bound():
     assert p["log"][0] == "Строю модель…" and len(p["log"]) == 6
 
 
+def test_progress_has_a_best_value_from_the_constructed_plan_on():
+    # The programme's construction is a plan: its value is shown during phase 2a, not «—».
+    p: dict = {}
+    for line in ["Строю модель…", f"  построен начальный план: -37{NBSP}225",
+                 "Фаза 2а: нижняя оценка без месяцев…", f"  фаза 2а: граница -41{NBSP}523, 1.0 с"]:
+        p = fold(p, line)
+    assert (p["best"], p["bound"]) == (-37225.0, -41523.0)
+
+
 def test_progress_survives_lines_it_does_not_know_and_keeps_the_last_ones():
     p: dict = {"best": 10.0}
     for i in range(LOG_LINES + 5):
