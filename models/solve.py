@@ -307,7 +307,10 @@ def solve_consultations(
         status2 = solver.solve(model, _Progress("фаза 2", opts.progress, t0))
         ok2 = status2 in (cp_model.OPTIMAL, cp_model.FEASIBLE)
         name2 = status_name(solver, status2)
-        bound2 = max(solver.best_objective_bound, lower or 0) if ok2 else None
+        # The best of both bounds; never 0 in place of a missing one (the programme's gains make
+        # objectives negative: 0 once showed as «граница 0, разрыв 100 %» on a replan).
+        bound2 = (solver.best_objective_bound if lower is None else max(solver.best_objective_bound, lower)) \
+            if ok2 else None
         if ok2 and (start is None or solver.objective_value <= start[0]):
             p2 = PhaseResult("soft", name2, solver.objective_value, bound2, solver.wall_time,
                              len(model.proto.variables), len(model.proto.constraints))

@@ -345,3 +345,15 @@ def test_the_polish_frees_one_topic_for_longer_on_large_models():
     assert topics == 1 and 3.0 <= seconds <= 5.0
     assert _polish_neighbourhood(LARGE_FULL_MODEL + 1)[0] == 1
     assert _polish_neighbourhood(LARGE_FULL_MODEL + 1)[1] >= POLISH_SECONDS
+
+
+def test_a_full_search_without_a_relaxation_reports_its_own_bound_below_a_negative_objective(tmp_path):
+    # The programme's gains can make the objective negative; with no relaxation bound the full
+    # search's bound is reported as it is (it used to be clamped to 0: above the plan).
+    inst = load(tmp_path, settings(hold="true", gap=1, relevant=2000),
+                [TV, topic("T1"), topic("T2"), topic("T3"), topic("T4")],
+                [consultant("C1", topics="TV;T1;T2;T3;T4")],
+                [school("S1"), school("S2", verified_on="")])
+    plan, _report = solve_consultations(inst, SolveOptions(time_limit=5, workers=1, relaxation=False))
+    assert plan.objective is not None and plan.objective < 0
+    assert plan.bound is not None and plan.bound <= plan.objective
