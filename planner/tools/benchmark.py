@@ -358,10 +358,11 @@ def targets(rows: list[dict]) -> str:
     for case in dict.fromkeys(r["case"] for r in rows):
         mip, opt = by.get((case, "mip")), by.get((case, "optimiser"))
         if case.endswith("-rostov") and mip and opt:
-            row = [x.strip() for x in against_mip([mip, opt]).splitlines()[2].strip("|").split("|")]
+            c = _mip_comparison(mip, opt)
             lines.append(f"| {case} classic: time ÷ HiGHS ≤ 1.0, equal coverage, travel ≤ 1.05 × the MIP's |"
-                         f" planner {row[3]} s, HiGHS {row[1]}; coverage equal: {row[6]} | time ×{row[4]},"
-                         f" travel ×{row[8]} of the MIP's plan, ×{row[9]} of the least possible | {row[12]} |")
+                         f" planner {opt['seconds']:g} s, HiGHS {c['highs_seconds']}; coverage equal:"
+                         f" {_yes(c['equal'])} | time ×{_ratio(c['time'], 2)}, travel ×{_ratio(c['travel'], 3)} of the"
+                         f" MIP's plan, ×{_ratio(c['least'], 3)} of the least possible | {c['met_text']} |")
     return "\n".join(lines) if len(lines) > 2 else ""
 
 
@@ -428,6 +429,37 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def _ratio(value: float | None, digits: int) -> str:
+    return f"{value:.{digits}f}" if value is not None else "—"
+
+
+def _mip_comparison(mip: dict, opt: dict) -> dict:
+    """One classic case: the planner's run against the MIP's, and whether the target is met
+    (shared by the comparison table and the targets table)."""
+    phases = " + ".join(f"{s:g}" for s in [mip["build_seconds"], *mip["phase_seconds"]])
+    equal = mip["covered_by_priority"] is not None and opt["covered_by_priority"] == mip["covered_by_priority"]
+    t_ratio = opt["seconds"] / mip["seconds"] if mip["seconds"] else None
+    travel = opt["travel_km"] / mip["travel_km"] if mip["travel_km"] else (1.0 if mip["travel_km"] == 0 else None)
+    least = opt["travel_km"] / mip["visit_km_bound"] if mip.get("visit_km_bound") else None
+    # Coverage: phase 1 of the MIP must be proven. Travel: against the MIP's optimum when
+    # it is proven; else against the least possible km, which no plan making every visit
+    # (the MIP's optimum included) drives less than. Time: HiGHS's time to its proof is
+    # at least what it ran, so an unproven MIP only makes the ratio smaller.
+    p1_proven = mip["phase_gaps"][:1] == [0.0]
+    travel_ok = (travel is not None and travel <= 1.05) if mip["proven"] else \
+        (least is not None and least <= 1.05 and opt["coverage"] == 1.0)
+    met = p1_proven and equal and travel_ok and t_ratio is not None and t_ratio <= 1.0 \
+        and opt["violations"] == 0
+    return {"highs_seconds": f"{mip['seconds']:g} ({phases})", "equal": equal, "time": t_ratio,
+            "travel": travel, "least": least,
+            "met_text": _yes(met) + ("" if mip["proven"] else
+                                     " (HiGHS did not prove phase 2: travel against the least possible)")}
+
+
 def against_mip(rows: list[dict]) -> str:
     """The classic cases: `planner solve` (the whole dated plan) against the MIP's proven
     month-level optimum, measured in the same run."""
@@ -441,31 +473,15 @@ def against_mip(rows: list[dict]) -> str:
         mip, opt = by.get((case, "mip")), by.get((case, "optimiser"))
         if not (mip and opt):
             continue
-        phases = " + ".join(f"{s:g}" for s in [mip["build_seconds"], *mip["phase_seconds"]])
-        equal = mip["covered_by_priority"] is not None and opt["covered_by_priority"] == mip["covered_by_priority"]
-        t_ratio = opt["seconds"] / mip["seconds"] if mip["seconds"] else None
-        travel = opt["travel_km"] / mip["travel_km"] if mip["travel_km"] else (1.0 if mip["travel_km"] == 0 else None)
-        least = opt["travel_km"] / mip["visit_km_bound"] if mip.get("visit_km_bound") else None
-        # Coverage: phase 1 of the MIP must be proven. Travel: against the MIP's optimum when
-        # it is proven; else against the least possible km, which no plan making every visit
-        # (the MIP's optimum included) drives less than. Time: HiGHS's time to its proof is
-        # at least what it ran, so an unproven MIP only makes the ratio smaller.
-        p1_proven = mip["phase_gaps"][:1] == [0.0]
-        travel_ok = (travel is not None and travel <= 1.05) if mip["proven"] else \
-            (least is not None and least <= 1.05 and opt["coverage"] == 1.0)
-        met = p1_proven and equal and travel_ok and t_ratio is not None and t_ratio <= 1.0 \
-            and opt["violations"] == 0
+        c = _mip_comparison(mip, opt)
         gaps = ", ".join(f"{100 * g:.1f}%" if g is not None else "—" for g in mip["phase_gaps"])
-        cells = [case, f"{mip['seconds']:g} ({phases})", f"{mip['status']}, {gaps}", f"{opt['seconds']:g}",
-                 f"{t_ratio:.2f}" if t_ratio is not None else "—",
+        cells = [case, c["highs_seconds"], f"{mip['status']}, {gaps}", f"{opt['seconds']:g}", _ratio(c["time"], 2),
                  f"{opt['covered']}/{mip['covered']} ({'/'.join(map(str, opt['covered_by_priority']))} vs"
                  f" {'/'.join(map(str, mip['covered_by_priority'] or []))})",
-                 "yes" if equal else "no", f"{opt['travel_km']}/{mip['travel_km']}",
-                 f"{travel:.3f}" if travel is not None else "—", f"{least:.3f}" if least is not None else "—",
+                 _yes(c["equal"]), f"{opt['travel_km']}/{mip['travel_km']}",
+                 _ratio(c["travel"], 3), _ratio(c["least"], 3),
                  f"{_fmt(opt['objective'])} / {_fmt(mip['objective'])}",
-                 f"{opt['peak_mb']:g}/{mip['peak_mb']:g}",
-                 ("yes" if met else "no") + ("" if mip["proven"] else
-                                             " (HiGHS did not prove phase 2: travel against the least possible)")]
+                 f"{opt['peak_mb']:g}/{mip['peak_mb']:g}", c["met_text"]]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) if len(lines) > 2 else ""
 
