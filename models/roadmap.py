@@ -49,6 +49,7 @@ from models.calendar_days import DateRange
 from models.domain import Activity, ActivityDates, Instance
 from models.problems import Problem
 from models.settings import RoadmapSettings
+from models.words import plural
 
 ROADMAP_FILE = "roadmap.csv"
 SOLVED = ("OPTIMAL", "FEASIBLE")
@@ -682,11 +683,7 @@ def _activities_word(n: int) -> str:
 
 def _activities_count(n: int) -> str:
     """«1 мероприятие», «52 мероприятия», «25 мероприятий»."""
-    if n % 10 == 1 and n % 100 != 11:
-        return f"{n} мероприятие"
-    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
-        return f"{n} мероприятия"
-    return f"{n} мероприятий"
+    return f"{n} {plural(n, 'мероприятие', 'мероприятия', 'мероприятий')}"
 
 
 def _limit_setting(executor: str, rm: RoadmapSettings) -> str:

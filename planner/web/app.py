@@ -35,6 +35,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from models.words import plural
 from planner.web import app_services as svc
 from planner.web import auth, guide_page, store, views
 from planner.web.db import ID_RE, connect
@@ -134,18 +135,8 @@ def _thousands(value: float | None) -> str:
     return f"{value:,.0f}".replace(",", "\u00a0")
 
 
-def _plural(n: int, one: str, few: str, many: str) -> str:
-    """Russian plural: 1 школа, 2 школы, 5 школ (11–14: школ)."""
-    n = abs(int(n))
-    if n % 10 == 1 and n % 100 != 11:
-        return one
-    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
-        return few
-    return many
-
-
 env.filters["when"] = _local_time
-env.filters["plural"] = _plural
+env.filters["plural"] = plural
 env.filters["thousands"] = _thousands
 env.filters["fromjson"] = json.loads
 env.globals["STATUS_WORDS"] = STATUS_WORDS
