@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import docx
@@ -47,6 +49,23 @@ def workbooks(tmp_path_factory) -> dict[str, Path]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     yield from server_with_user(tmp_path_factory.mktemp("e2e") / "data", USER)
+
+
+@contextmanager
+def office_and_phone(server: Server) -> Iterator[tuple[Tab, Tab]]:
+    """Headless Chromium in Russian with two tabs on the server: the office PC (1366 px,
+    downloads kept) and a phone (390 px, touch); the browser is closed afterwards."""
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path(), headless=True,
+                                     args=[*CHROMIUM_ARGS, "--lang=ru-RU"])
+        try:
+            wide = Tab(browser.new_context(viewport={"width": 1366, "height": 900}, locale="ru-RU",
+                                           accept_downloads=True).new_page(), server, 1366)
+            phone = Tab(browser.new_context(viewport={"width": 390, "height": 844}, locale="ru-RU",
+                                            is_mobile=True, has_touch=True).new_page(), server, 390)
+            yield wide, phone
+        finally:
+            browser.close()
 
 
 class Tab:
@@ -106,17 +125,8 @@ def _plan_json(server: Server, plan_id: str) -> dict:
 
 
 def test_a_methodologist_plans_kuzbass_in_the_browser(server, workbooks):
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium_path(), headless=True,
-                                     args=[*CHROMIUM_ARGS, "--lang=ru-RU"])
-        try:
-            wide = Tab(browser.new_context(viewport={"width": 1366, "height": 900}, locale="ru-RU",
-                                           accept_downloads=True).new_page(), server, 1366)
-            phone = Tab(browser.new_context(viewport={"width": 390, "height": 844}, locale="ru-RU",
-                                            is_mobile=True, has_touch=True).new_page(), server, 390)
-            _journey(server, workbooks, wide, phone)
-        finally:
-            browser.close()
+    with office_and_phone(server) as (wide, phone):
+        _journey(server, workbooks, wide, phone)
 
 
 def _journey(server: Server, workbooks: dict[str, Path], wide: Tab, phone: Tab) -> None:

@@ -16,16 +16,15 @@ from datetime import date
 import httpx
 import pytest
 import vobject
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from browser import CHROMIUM_ARGS, chromium_path
 from helpers import KUZBASS
 from models.validate import validate
 from planner.exports.plan_io import read_plan
 from planner.inputs.scenario import apply_scenario, parse_scenario
 from planner.inputs.validation import load_instance
 from planner.workflows.versions import apply_edits
-from test_web_browser import USER, Tab
+from test_web_browser import USER, Tab, office_and_phone
 from web_server import Server, server_with_user, wait_for, zip_folder
 
 FREEZE = "2022-04-01"
@@ -63,17 +62,8 @@ def _feed_events(text: str) -> dict[str, tuple[str, int, str]]:
 
 def test_the_c03_what_if_in_the_browser(server):
     instance_id, v1 = _solved(server)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium_path(), headless=True,
-                                     args=[*CHROMIUM_ARGS, "--lang=ru-RU"])
-        try:
-            wide = Tab(browser.new_context(viewport={"width": 1366, "height": 900}, locale="ru-RU",
-                                           accept_downloads=True).new_page(), server, 1366)
-            phone = Tab(browser.new_context(viewport={"width": 390, "height": 844}, locale="ru-RU",
-                                            is_mobile=True, has_touch=True).new_page(), server, 390)
-            _journey(server, instance_id, v1, wide, phone)
-        finally:
-            browser.close()
+    with office_and_phone(server) as (wide, phone):
+        _journey(server, instance_id, v1, wide, phone)
 
 
 def _journey(server: Server, instance_id: str, v1: str, wide: Tab, phone: Tab) -> None:
