@@ -174,8 +174,8 @@ def _stable_reason(instance: Instance, baseline: Plan, plan: Plan, u: Unmet, fre
 
     gone = [s for s in baseline.sessions if lost(s)]
     what = "; ".join(f"{s.topic} у {who(s.consultant)} {s.start:%d.%m.%Y}" for s in gone[:3])
-    lost = f"консультация базового плана ({what}) отменена или школа снята с неё, а " if gone else ""
-    return Unmet(u.school, u.risk, f"стабильный вариант: {lost}новых консультаций этот вариант не добавляет,"
+    because = f"консультация базового плана ({what}) отменена или школа снята с неё, а " if gone else ""
+    return Unmet(u.school, u.risk, f"стабильный вариант: {because}новых консультаций этот вариант не добавляет,"
                                    " а в оставшихся нет места или подходящего месяца", "stable_no_new_session")
 
 
