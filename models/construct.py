@@ -33,6 +33,7 @@ from models.calendar_days import Month
 from models.consultation import ConsultationModel, MonthSession
 from models.domain import Format, Stage
 from models.greedy import _Greedy
+from models.visitors import visit_months
 
 COVER_BONUS = 10_000
 """Value of meeting a school's uncovered risk: coverage comes first (phase 1)."""
@@ -122,12 +123,15 @@ class _Construct(_Greedy):
         if not self.school_month[s, month] or not self.inst.settings.rules.max_gap_months:
             return True
         p = self.pos[month]
+        months_left = len(self.ix.months) - 1 - p
+        if months_left == 0:
+            return True  # the last month: nothing left to keep a topic for
         left = self._left.get((s, month))
         if left is None:
             left = sum(1 for t, months in self.school_topics[s].items() if t not in self.attended[s]
                        and self.inst.topics[t].format == Format.ONLINE and any(q > p for q in months))
             self._left[s, month] = left
-        return left > len(self.ix.months) - 1 - p
+        return left > months_left
 
     def _supported_since(self, s: str, p: int) -> bool:
         """Is the school past its verification (so a month without a session is a gap)?"""
@@ -206,19 +210,32 @@ class _Construct(_Greedy):
             self._attend_one(s, t, month)
 
     def _verifications(self) -> None:
-        """Each unverified school's visit in the earliest month its verifier has room."""
+        """Each unverified school's visit: the assignment of `models.visitors.visit_months`
+        (every visit placed at once, early and near) where the consultant still has room,
+        else the earliest month its verifier has room (the hand greedy's `_place`)."""
         inst, ix = self.inst, self.ix
+        order = visit_months(inst, ix, self.cm.verify)
         for s in sorted(inst.schools.values(), key=lambda s: (s.priority, s.id)):
             if not ix.needs_verification(s):
                 continue
-            for topic in inst.verification_topics:
-                allowed = [c for c in ix.verifiers(s, topic)
-                           if any(k[:3] == (s.id, topic.id, c) for k in self._verify_keys[s.id])]
-                pos = self._place(s, topic.id, -1, verifiers=allowed)
-                if pos is not None:
-                    self.verified_pos[s.id] = pos
-                    self.held.add(topic.id)
+            for (t, c, month) in order.get(s.id, [])[:1]:
+                mun = s.municipality
+                if self.school_month[s.id, month] < self.month_cap[month] \
+                        and self._consultant_has_room(t, c, month, mun):
+                    self._open(t, c, month, mun, s.id)
+                    self.school_month[s.id, month] += 1
+                    self.verified_pos[s.id] = self.pos[month]
+                    self.held.add(t)
                     break
+            else:
+                for topic in inst.verification_topics:
+                    allowed = [c for c in ix.verifiers(s, topic)
+                               if any(k[:3] == (s.id, topic.id, c) for k in self._verify_keys[s.id])]
+                    pos = self._place(s, topic.id, -1, verifiers=allowed)
+                    if pos is not None:
+                        self.verified_pos[s.id] = pos
+                        self.held.add(topic.id)
+                        break
 
     def _open_best(self, month: Month) -> None:
         """Open, one at a time, the session of the month that gains the most, while one gains."""

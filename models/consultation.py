@@ -683,16 +683,22 @@ class ConsultationModel:
 
     def _late_verification(self, k: int) -> cp_model.LinearExpr:
         """Months each verification visit comes after the school's k-th possible month
-        (`models.programme.first_visit_month`; history visits are not counted)."""
+        (`verification_lateness`)."""
+        return sum(late * self.verify[key] for key, late in self.verification_lateness(k).items())
+
+    def verification_lateness(self, k: int) -> dict[tuple[str, str, str, Month], int]:
+        """Verify key -> months that visit would come after the school's k-th possible month
+        (`models.programme.first_visit_month`), for the visits that would be late (history
+        visits are not counted)."""
         ix = self.ix
         first: dict[str, int] = {}
         for s in {key[0] for key in self.verify}:
             month = first_visit_month(ix, s, self.opt.free_from)
             if month is not None:
                 first[s] = ix.month_pos[month]
-        return sum(late * v for (s, t, c, m), v in self.verify.items()
-                   if s in first and (s, t, c, m) not in self.opt.frozen_verify
-                   and (late := ix.month_pos[m] - first[s] - k + 1) > 0)
+        return {(s, t, c, m): late for (s, t, c, m) in self.verify
+                if s in first and (s, t, c, m) not in self.opt.frozen_verify
+                and (late := ix.month_pos[m] - first[s] - k + 1) > 0}
 
     def travel_km(self, t: str, c: str, mun: str | None) -> int:
         """Round-trip km one session costs (onsite only)."""

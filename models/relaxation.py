@@ -28,6 +28,7 @@ from ortools.sat.python import cp_model
 from models.consultation import ConsultationModel
 from models.cp_domains import fixed_domains, status_name
 from models.domain import Stage
+from models.lp_bound import lp_bound
 
 LARGE = 20_000  # relaxation variables from which fewer workers are used (memory)
 
@@ -50,15 +51,20 @@ class RelaxationResult:
 def month_free_relaxation(cm: ConsultationModel, coverage_at_least: int, limit: float, workers: int,
                           seed: int = 0, relative_gap: float = 0.005,
                           on_bound: Callable[[int], None] | None = None,
-                          hint: dict[int, int] | None = None) -> RelaxationResult:
+                          hint: dict[int, int] | None = None, lp: bool = False) -> RelaxationResult:
     """Build and solve the month-free relaxation (module docstring) of phase 2 of `cm`.
     `hint`: a month-level plan of `cm` (variable index → value), summed over its months
-    as the relaxation's start."""
+    as the relaxation's start. `lp`: only its linear relaxation's bound (HiGHS,
+    `models.lp_bound`), no plan; CP-SAT when HiGHS does not prove it in time."""
     inst, ix = cm.inst, cm.ix
     w = inst.settings.weights
     m = cp_model.CpModel()
     a = {key: m.new_bool_var(f"a[{key}]") for key in dict.fromkeys((s, t) for (s, t, _m) in cm.attend)}
-    v = {key: m.new_bool_var(f"v[{key}]") for key in dict.fromkeys((s, t, c) for (s, t, c, _m) in cm.verify)}
+    # Verification visits keep their month when the programme weighs months (`_visit_months`);
+    # else they are summed over the months like the rest: v[s,t,c].
+    by_month = _visit_months(cm)
+    v = {key: m.new_bool_var(f"v[{key}]") for key in
+         (cm.verify if by_month else dict.fromkeys((s, t, c) for (s, t, c, _m) in cm.verify))}
     upper: dict[tuple[str, str, str | None], int] = defaultdict(int)
     for (t, c, _m, mun), var in cm.count.items():
         upper[t, c, mun] += cm.count_ub[t, c, _m, mun]
@@ -78,7 +84,7 @@ def month_free_relaxation(cm: ConsultationModel, coverage_at_least: int, limit: 
         for var in vars_:
             m.add(var <= total)
     visits: dict[tuple[str, str, str], list] = defaultdict(list)
-    for (s, t, c), var in v.items():
+    for (s, t, c, *_month), var in v.items():
         visits[t, c, inst.schools[s].municipality].append(var)
     for (t, c, mun), vars_ in visits.items():
         count = n.get((t, c, mun))
@@ -126,7 +132,7 @@ def month_free_relaxation(cm: ConsultationModel, coverage_at_least: int, limit: 
     # A school: one verification visit; prerequisites and verification taken (order dropped).
     visits_of: dict[str, list] = defaultdict(list)
     visits_of_topic: dict[tuple[str, str], list] = defaultdict(list)
-    for (s, t, c), var in v.items():
+    for (s, t, c, *_month), var in v.items():
         visits_of[s].append(var)
         visits_of_topic[s, t].append(var)
     for vars_ in visits_of.values():
@@ -159,6 +165,9 @@ def month_free_relaxation(cm: ConsultationModel, coverage_at_least: int, limit: 
         m.add(sum(vars_) <= sum(cap_of[x] for x in attend_months[s]))
         if visits_of.get(s):
             m.add(sum(vars_) + sum(visits_of[s]) <= sum(cap_of[x] for x in attend_months[s] | visit_months[s]))
+
+    if by_month:
+        _visit_month_rules(cm, m, a, v, cap_of, attend_months)
 
     # Coverage at least phase 1's.
     k = inst.settings.rules.min_topics_per_risk
@@ -204,10 +213,27 @@ def month_free_relaxation(cm: ConsultationModel, coverage_at_least: int, limit: 
     objective = (w.travel_km * travel + w.early_program * early + w.max_load * max_load
                  + w.session * sum(n.values()) + w.attendance * sum(a.values()))
     objective += _programme_bound_terms(cm, m, a, v, n)
+    if by_month and inst.settings.rules.max_gap_months > 0 and inst.settings.rules.verification_months > 0:
+        late = cm.verification_lateness(inst.settings.rules.verification_months)
+        objective += w.late_verification * sum(months * v[key] for key, months in late.items() if key in v)
     m.minimize(objective)
     if hint is not None:
         _hint_summed(cm, m, hint, a, v, n, evenings, (max_load, list(per_c.values())))
 
+    lp_value, t_lp = None, time.monotonic()
+    if lp:
+        value = lp_bound(m.proto, limit)
+        if value is not None:
+            # Integral objective: the bound rounds up (less HiGHS's relative tolerance).
+            lp_value = math.ceil(value - 1e-6 * max(1.0, abs(value)))
+            if len(m.proto.variables) >= LARGE or limit - (time.monotonic() - t_lp) < 0.5:
+                return RelaxationResult("LP", None, lp_value, round(time.monotonic() - t_lp, 2),
+                                        len(m.proto.variables))
+            # A small relaxation: CP-SAT's search proves more than the LP in the time left
+            # (on Kuzbass −40 880 in 5 s against the LP's −42 048); the better bound is kept.
+            if on_bound is not None:
+                on_bound(lp_value)
+        limit = max(0.5, limit - (time.monotonic() - t_lp))
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(0.5, limit)
     # Memory guard: each full CP-SAT worker holds its own copy of the model and LP; on a
@@ -216,7 +242,7 @@ def month_free_relaxation(cm: ConsultationModel, coverage_at_least: int, limit: 
     solver.parameters.random_seed = seed
     solver.parameters.relative_gap_limit = relative_gap
     if on_bound is not None:  # each better bound as it is proven (progress for people)
-        solver.best_bound_callback = lambda value: on_bound(math.ceil(value - 1e-6))
+        solver.best_bound_callback = lambda value: on_bound(max(math.ceil(value - 1e-6), lp_value or -math.inf))
     t0 = time.monotonic()
     status = solver.solve(m)
     seconds = round(time.monotonic() - t0, 2)
@@ -226,13 +252,16 @@ def month_free_relaxation(cm: ConsultationModel, coverage_at_least: int, limit: 
     # reports a "bound" of 0, which bounds nothing: no bound then.
     proven = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
     bound = math.ceil(solver.best_objective_bound - 1e-6) if proven else None
+    if lp_value is not None:
+        bound = lp_value if bound is None else max(bound, lp_value)
+        seconds = round(time.monotonic() - t_lp, 2)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return RelaxationResult(name, None, bound, seconds, len(m.proto.variables))
     return RelaxationResult(
         name, solver.objective_value, bound, seconds,
         len(m.proto.variables),
         attend={key for key, var in a.items() if solver.value(var)},
-        verify={key for key, var in v.items() if solver.value(var)},
+        verify={key[:3] for key, var in v.items() if solver.value(var)},
     )
 
 
@@ -246,7 +275,8 @@ def _hint_summed(cm: ConsultationModel, m: cp_model.CpModel, values: dict[int, i
     for (s, t, _m), var in cm.attend.items():
         sums[a[s, t].index] = max(sums[a[s, t].index], values.get(var.index, 0))
     for (s, t, c, _m), var in cm.verify.items():
-        sums[v[s, t, c].index] = max(sums[v[s, t, c].index], values.get(var.index, 0))
+        x = v[s, t, c, _m] if (s, t, c, _m) in v else v[s, t, c]
+        sums[x.index] = max(sums[x.index], values.get(var.index, 0))
     for (t, c, _m, mun), var in cm.count.items():
         sums[n[t, c, mun].index] += values.get(var.index, 0)
     for index, (overnight, cheap) in evenings.items():
@@ -256,6 +286,45 @@ def _hint_summed(cm: ConsultationModel, m: cp_model.CpModel, values: dict[int, i
     for index, value in sums.items():
         m.proto.solution_hint.vars.append(index)
         m.proto.solution_hint.values.append(value)
+
+
+def _visit_months(cm: ConsultationModel) -> bool:
+    """Does the relaxation keep the verification visits' months? When the programme weighs
+    months (depth or late visits): a school attends nothing before its visit, and
+    consultants' visits are few a month, so on 1 000 open schools half the visits could not
+    be in the first month, which the month-free sums did not see (the bound counted 14
+    consultations for every school visited, whatever its month)."""
+    w, rules = cm.inst.settings.weights, cm.inst.settings.rules
+    return bool(cm.verify) and (w.relevant_attendance > 0
+                                or (rules.max_gap_months > 0 and rules.verification_months > 0))
+
+
+def _visit_month_rules(cm: ConsultationModel, m: cp_model.CpModel, a: dict, v: dict, cap_of: dict,
+                       attend_months: dict) -> None:
+    """The month rules of verification visits (v keyed by month, `_visit_months`):
+    - each consultant's visits of a month fit that month's onsite room and monthly limit;
+    - a school not yet verified attends its topics that come after verification only in the
+      open months after its visit: at most the monthly limits of those months (for each
+      possible visit month, the months after it in which it could attend)."""
+    inst, ix = cm.inst, cm.ix
+    per_cm: dict[tuple[str, str], list] = defaultdict(list)
+    for (s, t, c, month), var in v.items():
+        if ix.is_onsite(inst.topics[t]):
+            per_cm[c, month].append(var)
+    for (c, month), vars_ in per_cm.items():
+        room = min(ix.onsite_room(c, ix.free_days[c].get(month, ())), inst.consultants[c].max_per_month)
+        if len(vars_) > room:
+            m.add(sum(vars_) <= room)
+    after: dict[str, list] = defaultdict(list)
+    for (s, t), var in a.items():
+        if inst.schools[s].verified_on is None and ix.needs_after_verification(inst.topics[t]):
+            after[s].append(var)
+    visits: dict[str, list] = defaultdict(list)
+    for (s, t, c, month), var in v.items():
+        visits[s].append((month, var))
+    for s, vars_ in after.items():
+        slots = [(sum(cap_of[x] for x in attend_months[s] if x > month), var) for month, var in visits.get(s, [])]
+        m.add(sum(vars_) <= sum(k * var for k, var in slots if k))
 
 
 def _programme_bound_terms(cm: ConsultationModel, m: cp_model.CpModel, a: dict, v: dict, n: dict):
@@ -275,7 +344,7 @@ def _programme_bound_terms(cm: ConsultationModel, m: cp_model.CpModel, a: dict, 
         by_topic: dict[str, list] = defaultdict(list)
         for (s, t), var in a.items():
             by_topic[t].append(var)
-        for (s, t, c), var in v.items():
+        for (s, t, c, *_month), var in v.items():
             by_topic[t].append(var)
         for t in ix.usable_topics:
             if by_topic.get(t):

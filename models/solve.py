@@ -494,7 +494,7 @@ def _relaxation_bound(cm: ConsultationModel, best1: int, budget: float, opts: So
             say(f"  фаза 2а: граница {num(value)}, {now:.1f} с")
 
     rel = month_free_relaxation(cm, best1, max(PROGRAMME_BOUND_MIN, PROGRAMME_BOUND_SHARE * budget), opts.workers,
-                                opts.seed, opts.relative_gap / 2, on_bound)
+                                opts.seed, opts.relative_gap / 2, on_bound, lp=True)
     report.phases.append(PhaseResult("relaxation", rel.status, rel.objective, rel.bound, rel.seconds,
                                      rel.variables))
     say(f"  нижняя оценка {num(rel.bound)}, {rel.seconds:.1f} с")
