@@ -11,6 +11,12 @@ Its optimum is therefore a valid lower bound on phase 2's objective: the bound t
 month-level LP cannot prove by itself (notes: a month-level LP leaves a gap of ~5 %
 because it cannot round the number of webinars up).
 
+With the programme's depth on, the verification visits keep their months (v[s,t,c,m],
+`_visit_month_rules`): a school attends nothing before its visit and a consultant visits
+few schools a month, which the sums alone did not see. Its bound is then the LP of this
+model, solved by HiGHS (`models.lp_bound`), which proves it faster than CP-SAT on large
+regions.
+
 It is also a good start: its school → topic choice, laid out over months by the full
 model (`fixed_choice`), is usually optimal or nearly so.
 """

@@ -17,8 +17,8 @@ from ortools.sat.python import cp_model
 
 import models.relaxation as relaxation
 from helpers import write_instance
-from models.consultation import ConsultationModel
 from models.construct import _Construct
+from models.consultation import ConsultationModel
 from models.lp_bound import lp_bound
 from models.solve import SolveOptions, solve_consultations
 from models.validate import validate
