@@ -1155,8 +1155,8 @@ def test_the_repair_widens_its_neighbourhood_only_when_coverage_is_short(base, t
     real = solve._repair_search
     calls: list[tuple[int, object]] = []  # (variables held, what the search returned)
 
-    def recording(cm, ranges, start, coverage, objective, opts, deadline, report, widen_below=None):
-        found = real(cm, ranges, start, coverage, objective, opts, deadline, report, widen_below)
+    def recording(cm, ranges, start, coverage, objective, opts, deadline, report, widen_below=None, *rest):
+        found = real(cm, ranges, start, coverage, objective, opts, deadline, report, widen_below, *rest)
         calls.append((len(ranges), found))
         return found
 
@@ -1177,9 +1177,9 @@ def test_the_repair_widens_its_neighbourhood_only_when_coverage_is_short(base, t
     starts: list[dict] = []
     results: list[object] = []
 
-    def short_first(cm, ranges, start, coverage, objective, opts, deadline, report, widen_below=None):
+    def short_first(cm, ranges, start, coverage, objective, opts, deadline, report, widen_below=None, *rest):
         starts.append(start)
-        found = real(cm, ranges, start, coverage, objective, opts, deadline, report, widen_below)
+        found = real(cm, ranges, start, coverage, objective, opts, deadline, report, widen_below, *rest)
         if len(starts) == 1 and isinstance(found, solve.Repair):
             found = dataclasses.replace(found, coverage=found.coverage - 1)
         results.append(found)
