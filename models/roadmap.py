@@ -655,7 +655,7 @@ def _explain_executors(p: RoadmapProblem, limits: dict[str, int], rm: RoadmapSet
             out.append(Problem(
                 ROADMAP_FILE,
                 f"исполнитель «{executor}» может вести одновременно не больше {limit}"
-                f" {_activities_word(limit)} ({_limit_setting(executor, rm)}), но {', '.join(ids)} обязаны идти одновременно"
+                f" {plural(limit, 'мероприятия', 'мероприятий', 'мероприятий')} ({_limit_setting(executor, rm)}), но {', '.join(ids)} обязаны идти одновременно"
                 f" {span}: их окна и зависимости не дают их развести. Увеличьте предел или"
                 " раздвиньте окна", column="responsible", value=executor))
     if out:
@@ -675,10 +675,6 @@ def _explain_executors(p: RoadmapProblem, limits: dict[str, int], rm: RoadmapSet
             ROADMAP_FILE, "пределы одновременных мероприятий нескольких исполнителей вместе не дают"
             " составить расписание: увеличьте [roadmap] executor_limit или раздвиньте окна"))
     return out
-
-
-def _activities_word(n: int) -> str:
-    return "мероприятия" if n % 10 == 1 and n % 100 != 11 else "мероприятий"
 
 
 def _activities_count(n: int) -> str:
