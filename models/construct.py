@@ -214,28 +214,27 @@ class _Construct(_Greedy):
         (every visit placed at once, early and near) where the consultant still has room,
         else the earliest month its verifier has room (the hand greedy's `_place`)."""
         inst, ix = self.inst, self.ix
-        order = visit_months(inst, ix, self.cm.verify)
+        assigned = visit_months(inst, ix, self.cm.verify)
         for s in sorted(inst.schools.values(), key=lambda s: (s.priority, s.id)):
             if not ix.needs_verification(s):
                 continue
-            for (t, c, month) in order.get(s.id, [])[:1]:
-                mun = s.municipality
+            if s.id in assigned:
+                t, c, month = assigned[s.id]
                 if self.school_month[s.id, month] < self.month_cap[month] \
-                        and self._consultant_has_room(t, c, month, mun):
-                    self._open(t, c, month, mun, s.id)
+                        and self._consultant_has_room(t, c, month, s.municipality):
+                    self._open(t, c, month, s.municipality, s.id)
                     self.school_month[s.id, month] += 1
                     self.verified_pos[s.id] = self.pos[month]
                     self.held.add(t)
+                    continue
+            for topic in inst.verification_topics:
+                allowed = [c for c in ix.verifiers(s, topic)
+                           if any(k[:3] == (s.id, topic.id, c) for k in self._verify_keys[s.id])]
+                pos = self._place(s, topic.id, -1, verifiers=allowed)
+                if pos is not None:
+                    self.verified_pos[s.id] = pos
+                    self.held.add(topic.id)
                     break
-            else:
-                for topic in inst.verification_topics:
-                    allowed = [c for c in ix.verifiers(s, topic)
-                               if any(k[:3] == (s.id, topic.id, c) for k in self._verify_keys[s.id])]
-                    pos = self._place(s, topic.id, -1, verifiers=allowed)
-                    if pos is not None:
-                        self.verified_pos[s.id] = pos
-                        self.held.add(topic.id)
-                        break
 
     def _open_best(self, month: Month) -> None:
         """Open, one at a time, the session of the month that gains the most, while one gains."""

@@ -104,6 +104,15 @@ class Index:
             room = self._rooms[key] = self._onsite_room(consultant, key[1])
         return room
 
+    def month_onsite_room(self, consultant: str, month: Month) -> int:
+        """`onsite_room` of all the consultant's free days of the month."""
+        return self.onsite_room(consultant, self.free_days[consultant].get(month, ()))
+
+    def visit_room(self, consultant: str, month: Month) -> int:
+        """Verification visits the consultant can make in the month on their own: its onsite
+        room, and no more than `max_per_month` sessions (a visit is a session)."""
+        return min(self.month_onsite_room(consultant, month), self.inst.consultants[consultant].max_per_month)
+
     @cached_property
     def _rooms(self) -> dict[tuple, int]:
         return {}

@@ -298,7 +298,7 @@ class _Why:
         who = f"куратор {self._names(verifiers)}" if sch.curator else f"консультанты {self._names(verifiers)}"
         if not any(self._free(c, m) for c in verifiers for m in early):
             return "verifier_unavailable", f"{who} недоступен в первые {k} мес. ({', '.join(early)})"
-        if all(self.onsite_cm[c, m] >= ix.onsite_room(c, ix.free_days[c].get(m, ())) or self._full(c, m)
+        if all(self.onsite_cm[c, m] >= ix.month_onsite_room(c, m) or self._full(c, m)
                for c in verifiers for m in early):
             return "verifier_full", (f"{who}: в первые {k} мес. все выезды заняты (не больше"
                                      f" {ix.onsite_cap(verifiers[0]) or '—'} выездов в месяц, max_onsite_per_month)")

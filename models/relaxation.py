@@ -318,7 +318,7 @@ def _visit_month_rules(cm: ConsultationModel, m: cp_model.CpModel, a: dict, v: d
         if ix.is_onsite(inst.topics[t]):
             per_cm[c, month].append(var)
     for (c, month), vars_ in per_cm.items():
-        room = min(ix.onsite_room(c, ix.free_days[c].get(month, ())), inst.consultants[c].max_per_month)
+        room = ix.visit_room(c, month)
         if len(vars_) > room:
             m.add(sum(vars_) <= room)
     after: dict[str, list] = defaultdict(list)

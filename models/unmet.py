@@ -68,7 +68,7 @@ class _Ctx:
     def _full(self, c: str, month: str, onsite: bool = False) -> bool:
         """Has the consultant no room left in the month (sessions, `max_total`; for an onsite
         topic also their onsite visits: `max_onsite_per_month` and a rest day between)?"""
-        if onsite and self.onsite_cm[c, month] >= self.ix.onsite_room(c, self.ix.free_days[c].get(month, ())):
+        if onsite and self.onsite_cm[c, month] >= self.ix.month_onsite_room(c, month):
             return True
         cons = self.inst.consultants[c]
         if cons.max_total is not None and self.per_c[c] >= cons.max_total:

@@ -83,10 +83,10 @@ def visitor_order(instance: Instance, ix: Index, seconds: float = 2.0, workers: 
     return order
 
 
-def visit_months(instance: Instance, ix: Index, keys) -> dict[str, list[tuple[str, str, str]]]:
-    """The programme's verification visits as one assignment: school -> its possible visits
-    (topic, consultant, month) from `keys` (the month model's verify keys), the assigned one
-    first, then by cost (months late, then km).
+def visit_months(instance: Instance, ix: Index, keys) -> dict[str, tuple[str, str, str]]:
+    """The programme's verification visits as one assignment: school -> its visit (topic,
+    consultant, month), one of `keys` (the month model's verify keys); a school the
+    consultants' room leaves without one is not in the result.
 
     A school may attend nothing before its visit, so each month a visit comes later costs it
     a month of consultations (`school_max_sessions_per_month` relevant attendances) and, past
@@ -95,14 +95,13 @@ def visit_months(instance: Instance, ix: Index, keys) -> dict[str, list[tuple[st
     id has room) filled the nearest consultants' first month and left the rest for later.
     Here every visit is placed at once, as a min-cost flow (OR-Tools' network simplex: exact
     and deterministic, milliseconds on 600 schools): school → (consultant, month) within
-    that month's onsite room and `max_per_month` → consultant within `max_total`; as many
-    schools visited as possible, then the least weighted (months + km)."""
+    `Index.visit_room` → consultant within `max_total`; as many schools visited as possible,
+    then the least weighted (months + km)."""
     w, rules = instance.settings.weights, instance.settings.rules
     month_cost = w.late_verification + rules.school_max_sessions_per_month * max(w.relevant_attendance, 1)
     cost = {key: month_cost * ix.month_pos[key[3]]
             + w.travel_km * instance.round_trip_km(key[2], instance.schools[key[0]].municipality)
             for key in keys}
-    order: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
     if not cost:
         return {}
     nodes: dict[tuple, int] = {}
@@ -114,31 +113,24 @@ def visit_months(instance: Instance, ix: Index, keys) -> dict[str, list[tuple[st
     sink = node(("sink",))
     unvisited = 1 + 2 * max(cost.values())  # any visit beats none
     schools = sorted({key[0] for key in cost})
-    arcs: dict[int, tuple] = {}
     for s in schools:
+        flow.set_node_supply(node(("school", s)), 1)
         flow.add_arc_with_capacity_and_unit_cost(node(("school", s)), sink, 1, unvisited)
+    flow.set_node_supply(sink, -len(schools))
+    arcs: dict[int, tuple] = {}
     for key in sorted(cost):
         s, _t, c, month = key
         arcs[flow.add_arc_with_capacity_and_unit_cost(node(("school", s)), node(("month", c, month)), 1,
                                                       cost[key])] = key
-    for (kind, *rest), n in list(nodes.items()):
-        if kind == "month":
-            c, month = rest
-            room = min(ix.onsite_room(c, ix.free_days[c].get(month, ())), instance.consultants[c].max_per_month)
-            flow.add_arc_with_capacity_and_unit_cost(n, node(("consultant", c)), room, 0)
-    for (kind, *rest), n in list(nodes.items()):
-        if kind == "consultant":
-            total = instance.consultants[rest[0]].max_total
-            flow.add_arc_with_capacity_and_unit_cost(n, sink, total if total is not None else len(schools), 0)
-    for s in schools:
-        flow.set_node_supply(node(("school", s)), 1)
-    flow.set_node_supply(sink, -len(schools))
+    # Arcs in the order of the keys (sorted): the network simplex breaks ties by arc order.
+    months = dict.fromkeys((key[2], key[3]) for key in sorted(cost))
+    for (c, month) in months:
+        flow.add_arc_with_capacity_and_unit_cost(node(("month", c, month)), node(("consultant", c)),
+                                                 ix.visit_room(c, month), 0)
+    for c in dict.fromkeys(c for (c, _month) in months):
+        total = instance.consultants[c].max_total
+        flow.add_arc_with_capacity_and_unit_cost(node(("consultant", c)), sink,
+                                                 total if total is not None else len(schools), 0)
     if flow.solve() != flow.OPTIMAL:
         return {}
-    chosen = {key for arc, key in arcs.items() if flow.flow(arc)}
-    for key in sorted(cost, key=lambda k: (cost[k], k)):
-        if key in chosen:
-            order[key[0]].insert(0, key[1:])
-        else:
-            order[key[0]].append(key[1:])
-    return dict(order)
+    return {key[0]: key[1:] for arc, key in arcs.items() if flow.flow(arc)}
