@@ -248,7 +248,8 @@ def month_free_relaxation(cm: ConsultationModel, coverage_at_least: int, limit: 
     solver.parameters.random_seed = seed
     solver.parameters.relative_gap_limit = relative_gap
     if on_bound is not None:  # each better bound as it is proven (progress for people)
-        solver.best_bound_callback = lambda value: on_bound(max(math.ceil(value - 1e-6), lp_value or -math.inf))
+        floor = -math.inf if lp_value is None else lp_value  # the LP's bound already proven
+        solver.best_bound_callback = lambda value: on_bound(max(math.ceil(value - 1e-6), floor))
     t0 = time.monotonic()
     status = solver.solve(m)
     seconds = round(time.monotonic() - t0, 2)

@@ -664,8 +664,9 @@ def _repair_search(cm: ConsultationModel, ranges: dict[int, tuple[int, int]], st
             # at least 1 s even past the deadline: presolve comes before CP-SAT even looks at
             # the hint, and a search stopped in presolve left only the coverage step's plan,
             # arbitrary in everything else (62 sessions changed instead of 14, once).
-            left = deadline - time.monotonic()
-            limit = max(1.0, left / 3) if step == "coverage" else max(1.0, max(deadline, last or deadline) - time.monotonic())
+            end = deadline if step == "coverage" or last is None else max(deadline, last)
+            left = end - time.monotonic()
+            limit = max(1.0, left / 3) if step == "coverage" else max(1.0, left)
             solver = _solver(limit, opts, REPAIR_SUBSOLVERS)
             status = solver.solve(model)
             ok = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
