@@ -20,18 +20,15 @@ from helpers import write_instance
 from models.construct import _Construct
 from models.consultation import ConsultationModel
 from models.lp_bound import lp_bound
-from models.solve import SolveOptions, solve_consultations
+from models.solve import solve_consultations
 from models.validate import validate
 from models.visitors import visit_months
 from planner.inputs.validation import load_instance
 from test_programme import MUNICIPALITIES, settings
+from test_relaxation import exact
 from test_solver_rules import consultant, school, topic
 
 PROGRAMME = settings(hold="true", gap=1, relevant=50, extra_rules="verification_months = 1")
-
-
-def exact() -> SolveOptions:
-    return SolveOptions(time_limit=60, workers=2, seed=0, relative_gap=0.0, relaxation=False)
 
 
 def relaxation_bound(inst, coverage: int, lp: bool = False) -> int:
@@ -89,7 +86,7 @@ def random_programme_instance(folder, seed: int):
 @pytest.mark.parametrize("seed", range(3))
 def test_programme_relaxation_and_its_lp_never_above_the_month_level_optimum(tmp_path, seed):
     inst, _ = load_instance(random_programme_instance(tmp_path / "inst", seed))
-    plan, report = solve_consultations(inst, exact())
+    plan, report = solve_consultations(inst, exact(relaxation=False))
     assert report.phases[0].status == "OPTIMAL" and report.phases[-2].status == "OPTIMAL"
     optimum, coverage = round(plan.objective), round(report.phases[0].objective)
     bound = relaxation_bound(inst, coverage)
@@ -109,7 +106,7 @@ def test_visit_months_make_the_bound_tighter_where_they_bind(tmp_path, monkeypat
         consultants=[{**consultant("C1", topics="TV;T1"), "max_onsite_per_month": "1"}],
         schools=[school("S1", verified_on=""), school("S2", verified_on="")])
     inst, _ = load_instance(folder)
-    plan, report = solve_consultations(inst, exact())
+    plan, report = solve_consultations(inst, exact(relaxation=False))
     assert report.phases[-2].status == "OPTIMAL"
     assert plan.score["relevant_attendance"] == 1  # one school verified in March attends T1 in April
     coverage = round(report.phases[0].objective)
