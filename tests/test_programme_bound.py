@@ -177,3 +177,24 @@ def test_the_last_month_takes_a_second_session(tmp_path):
     construct = _Construct(cm)
     construct.run()
     assert all(construct.school_month[s, "2022-06"] == 2 for s in ("S1", "S2", "S3"))
+
+
+def test_a_webinar_in_its_last_month_goes_first(tmp_path):
+    # March–April, two sessions a month. S1 and S2 have four online topics on their risks,
+    # one of them (TA, for S1 and S2 only) held only in March; S3 has three. Every topic fits
+    # only if March takes TA; without the last chance's priority March took T1 and T2 (a
+    # session of three schools is worth more than one of two) and TA was lost.
+    toml = PROGRAMME.replace("end = 2022-06-30", "end = 2022-04-30")
+    folder = write_instance(
+        tmp_path / "inst", toml=toml, municipalities=MUNICIPALITIES,
+        topics=[topic("TV", stage="verification", fmt="onsite", capacity=1, risks=""),
+                topic("T1", stage="support", risks="R03;R05"), topic("T2", stage="support"),
+                topic("T3", stage="support"), topic("TA", stage="support", months="2022-03", risks="R05")],
+        consultants=[consultant("C1", topics="TV;T1;T2;T3;TA")],
+        schools=[school("S1", risks="R03;R05"), school("S2", risks="R03;R05"), school("S3")])
+    inst, _ = load_instance(folder)
+    construct = _Construct(ConsultationModel(inst))
+    construct.run()
+    for s in ("S1", "S2"):
+        assert construct.attended[s] == {"T1": 0, "TA": 0, "T2": 1, "T3": 1}  # month positions
+    assert sorted(construct.attended["S3"]) == ["T1", "T2", "T3"]
