@@ -16,10 +16,10 @@ a large bonus for a risk still uncovered, the gap weight for a school without a 
 last month; less the session, its km, the visit day, a raised maximum load; plus, for a
 topic not held yet, what holding it costs at its cheapest place (so it is held where that
 is cheap), and in its last month the unheld-topic weight. A webinar that is some schools'
-last month for its topic goes before those they could still take later (`LAST_CHANCE`).
-A school takes a second session
-in a month only while it keeps a topic for each month left (support lasts the year). Values
-only fall as schools fill, so a lazy priority queue finds the best session each time.
+last month for its topic goes before those they could still take later (`LAST_CHANCE`). A
+school takes a second session in a month only while it keeps a topic for each month left
+(support lasts the year). Values only fall as schools fill, so a lazy priority queue finds
+the best session each time.
 
 Every rule of the month model is kept (its index sets and count bounds are read from the
 model itself, capacities from the greedy's bookkeeping), so the result is a feasible
