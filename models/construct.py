@@ -50,7 +50,7 @@ topic on their risks (a topic held only March–June) gains this many relevant-a
 weights per such school in the order sessions are opened: the other topics can wait, this
 one is lost (it never opens a session that does not pay). On 1 000 open schools T20, held
 March–June, had 229 attendances against the relaxation's 639: the earlier months' slots
-went to topics that could have waited; with it 600, construction −442 285 → −444 874
+went to topics that could have waited; with it 600, construction −442 285 → −444 864
 (300 open −134 105 → −134 999; Kuzbass −36 332 → −36 298). 0.2 to 2 gave the same plans
 there."""
 
