@@ -15,11 +15,9 @@ the relevant-attendance gain (less the attendance cost, less the early-programme
 a large bonus for a risk still uncovered, the gap weight for a school without a session
 last month; less the session, its km, the visit day, a raised maximum load; plus, for a
 topic not held yet, what holding it costs at its cheapest place (so it is held where that
-is cheap), and in its last month the unheld-topic weight. A webinar that is some schools'
-last month for its topic goes before those they could still take later (`LAST_CHANCE`). A
-school takes a second session in a month only while it keeps a topic for each month left
-(support lasts the year). Values only fall as schools fill, so a lazy priority queue finds
-the best session each time.
+is cheap), and in its last month the unheld-topic weight. A school takes a second session
+in a month only while it keeps a topic for each month left (support lasts the year). Values
+only fall as schools fill, so a lazy priority queue finds the best session each time.
 
 Every rule of the month model is kept (its index sets and count bounds are read from the
 model itself, capacities from the greedy's bookkeeping), so the result is a feasible
@@ -43,16 +41,6 @@ COVER_BONUS = 10_000
 HOLD_SLACK = 60
 """A topic not held yet is held as soon as a session of it costs at most this much more than
 at its cheapest place (km and weights)."""
-
-LAST_CHANCE = 1.0
-"""A webinar that pays on its own and is, for some of its schools, their last month for that
-topic on their risks (a topic held only March–June) gains this many relevant-attendance
-weights per such school in the order sessions are opened: the other topics can wait, this
-one is lost (it never opens a session that does not pay). On 1 000 open schools T20, held
-March–June, had 229 attendances against the relaxation's 639: the earlier months' slots
-went to topics that could have waited; with it 600, construction −442 285 → −444 864
-(300 open −134 105 → −134 999; Kuzbass −36 332 → −36 298). 0.2 to 2 gave the same plans
-there."""
 
 
 class _Construct(_Greedy):
@@ -145,13 +133,6 @@ class _Construct(_Greedy):
             self._left[s, month] = left
         return left > months_left
 
-    def _last_chance(self, s: str, t: str, month: Month) -> bool:
-        """Is this month the school's last for topic t, one on its risks (`LAST_CHANCE`)?
-        Programme topics of priority-1 schools are left out: their earliness is weighed."""
-        p = self.pos[month]
-        return ((s, t) not in self.early and self.ix.relevant(s, t)
-                and not any(q > p for q in self.school_topics[s][t]))
-
     def _supported_since(self, s: str, p: int) -> bool:
         """Is the school past its verification (so a month without a session is a gap)?"""
         sch = self.inst.schools[s]
@@ -208,9 +189,6 @@ class _Construct(_Greedy):
         if not chosen:
             return None
         value = sum(v for v, _s in chosen) - cost - self.w.session
-        if value > 0 and self.inst.topics[t].format == Format.ONLINE:
-            value += LAST_CHANCE * self.w.relevant_attendance * sum(1 for _v, s in chosen
-                                                                   if self._last_chance(s, t, month))
         if t in self.usable and t not in self.held:
             # Held first at (or near) its cheapest place, else in its last month at any price
             # (up to the unheld-topic weight); elsewhere it is worth what holding it costs.

@@ -4,9 +4,8 @@
   visit; a consultant visits few schools a month): still a lower bound of the month-level
   optimum, and strictly tighter where the visits' months bind;
 - the bound is the relaxation's LP, solved by HiGHS inside OR-Tools (`models.lp_bound`);
-- the construction's visits are placed at once (`models.visitors.visit_months`), the early
-  months to the schools with the most topics to fit after their visit, and in the last
-  month a school may take its second session (nothing is left to keep a topic for).
+- the construction's visits are placed at once (`models.visitors.visit_months`), and in the
+  last month a school may take its second session (nothing is left to keep a topic for).
 """
 
 from __future__ import annotations
@@ -143,24 +142,6 @@ def test_visits_are_placed_at_once_not_first_come(tmp_path):
     assert assigned == {"S1": ("TV", "C2", "2022-03"), "S2": ("TV", "C1", "2022-03")}
 
 
-def test_early_visits_go_to_the_schools_with_most_to_fit_after_them(tmp_path):
-    # C1 visits one school a month, March–June. S1 has six online topics on its risks, all
-    # after its visit: visited in March it has April–June's 6 slots for them, in April only 4.
-    # S2 has one topic, which fits whenever it is visited. So S1 gets March, S2 April (the
-    # same cost a month for every school, as before, left the tie to the flow: March to S2).
-    topics = [topic("TV", stage="verification", fmt="onsite", capacity=1, risks="")]
-    topics += [topic(f"T{i}", risks="R03" if i == 1 else "R05") for i in range(1, 7)]
-    folder = write_instance(
-        tmp_path / "inst", toml=PROGRAMME, municipalities=MUNICIPALITIES, topics=topics,
-        consultants=[{**consultant("C1", topics="TV;" + ";".join(f"T{i}" for i in range(1, 7))),
-                      "max_onsite_per_month": "1"}],
-        schools=[school("S1", verified_on="", risks="R03;R05"), school("S2", verified_on="", risks="R03")])
-    inst, _ = load_instance(folder)
-    cm = ConsultationModel(inst)
-    assigned = visit_months(inst, cm.ix, list(cm.verify))
-    assert assigned == {"S1": ("TV", "C1", "2022-03"), "S2": ("TV", "C1", "2022-04")}
-
-
 def test_the_last_month_takes_a_second_session(tmp_path):
     # A verified school with three relevant online topics and one month (June): two
     # sessions that month, its monthly limit. Keeping a topic for a later month (the pacing
@@ -177,24 +158,3 @@ def test_the_last_month_takes_a_second_session(tmp_path):
     construct = _Construct(cm)
     construct.run()
     assert all(construct.school_month[s, "2022-06"] == 2 for s in ("S1", "S2", "S3"))
-
-
-def test_a_webinar_in_its_last_month_goes_first(tmp_path):
-    # March–April, two sessions a month. S1 and S2 have four online topics on their risks,
-    # one of them (TA, for S1 and S2 only) held only in March; S3 has three. Every topic fits
-    # only if March takes TA; without the last chance's priority March took T1 and T2 (a
-    # session of three schools is worth more than one of two) and TA was lost.
-    toml = PROGRAMME.replace("end = 2022-06-30", "end = 2022-04-30")
-    folder = write_instance(
-        tmp_path / "inst", toml=toml, municipalities=MUNICIPALITIES,
-        topics=[topic("TV", stage="verification", fmt="onsite", capacity=1, risks=""),
-                topic("T1", stage="support", risks="R03;R05"), topic("T2", stage="support"),
-                topic("T3", stage="support"), topic("TA", stage="support", months="2022-03", risks="R05")],
-        consultants=[consultant("C1", topics="TV;T1;T2;T3;TA")],
-        schools=[school("S1", risks="R03;R05"), school("S2", risks="R03;R05"), school("S3")])
-    inst, _ = load_instance(folder)
-    construct = _Construct(ConsultationModel(inst))
-    construct.run()
-    for s in ("S1", "S2"):
-        assert construct.attended[s] == {"T1": 0, "TA": 0, "T2": 1, "T3": 1}  # month positions
-    assert sorted(construct.attended["S3"]) == ["T1", "T2", "T3"]
