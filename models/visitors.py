@@ -88,9 +88,10 @@ def visit_months(instance: Instance, ix: Index, keys) -> dict[str, tuple[str, st
     consultant, month), one of `keys` (the month model's verify keys); a school the
     consultants' room leaves without one is not in the result.
 
-    A school may attend nothing before its visit, so each month a visit comes later costs it
-    a month of consultations (`school_max_sessions_per_month` relevant attendances) and, past
-    the programme's `verification_months`, the late-verification weight too. The hand
+    A school may attend nothing before its visit, so each month a visit comes later weighs a
+    month of consultations (`school_max_sessions_per_month` relevant attendances) and the
+    late-verification weight, from the first month on (the same for every school, so only
+    against km does it matter where `verification_months` would start it). The hand
     method's first-come order (each school in turn the earliest month its first visitor by
     id has room) filled the nearest consultants' first month and left the rest for later.
     Here every visit is placed at once, as a min-cost flow (OR-Tools' network simplex: exact
@@ -118,12 +119,12 @@ def visit_months(instance: Instance, ix: Index, keys) -> dict[str, tuple[str, st
         flow.add_arc_with_capacity_and_unit_cost(node(("school", s)), sink, 1, unvisited)
     flow.set_node_supply(sink, -len(schools))
     arcs: dict[int, tuple] = {}
-    for key in sorted(cost):
+    ordered = sorted(cost)  # arcs in the keys' order: the network simplex breaks ties by arc order
+    for key in ordered:
         s, _t, c, month = key
         arcs[flow.add_arc_with_capacity_and_unit_cost(node(("school", s)), node(("month", c, month)), 1,
                                                       cost[key])] = key
-    # Arcs in the order of the keys (sorted): the network simplex breaks ties by arc order.
-    months = dict.fromkeys((key[2], key[3]) for key in sorted(cost))
+    months = dict.fromkeys((key[2], key[3]) for key in ordered)
     for (c, month) in months:
         flow.add_arc_with_capacity_and_unit_cost(node(("month", c, month)), node(("consultant", c)),
                                                  ix.visit_room(c, month), 0)
