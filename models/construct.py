@@ -15,9 +15,11 @@ the relevant-attendance gain (less the attendance cost, less the early-programme
 a large bonus for a risk still uncovered, the gap weight for a school without a session
 last month; less the session, its km, the visit day, a raised maximum load; plus, for a
 topic not held yet, what holding it costs at its cheapest place (so it is held where that
-is cheap), and in its last month the unheld-topic weight. A school takes a second session
-in a month only while it keeps a topic for each month left (support lasts the year). Values
-only fall as schools fill, so a lazy priority queue finds the best session each time.
+is cheap), and in its last month the unheld-topic weight. A webinar that is some schools'
+last month for its topic goes before those they could still take later (`LAST_CHANCE`). A
+school takes a second session in a month only while it keeps a topic for each month left
+(support lasts the year). Values only fall as schools fill, so a lazy priority queue finds
+the best session each time.
 
 Every rule of the month model is kept (its index sets and count bounds are read from the
 model itself, capacities from the greedy's bookkeeping), so the result is a feasible
@@ -42,11 +44,23 @@ HOLD_SLACK = 60
 """A topic not held yet is held as soon as a session of it costs at most this much more than
 at its cheapest place (km and weights)."""
 
+LAST_CHANCE = 1.0
+"""A webinar that pays on its own and is, for some of its schools, their last month for that
+topic on their risks (a topic held only March–June) gains this many relevant-attendance
+weights per such school in the order sessions are opened: the other topics can wait, this
+one is lost (it never opens a session that does not pay). On 1 000 open schools T20, held
+March–June, had 229 attendances against the relaxation's 639: the earlier months' slots
+went to topics that could have waited; with it 600, construction −442 285 → −444 864
+(300 open −134 105 → −134 999; Kuzbass −36 332 → −36 298). 0.2 to 2 gave the same plans
+there."""
+
 
 class _Construct(_Greedy):
-    def __init__(self, cm: ConsultationModel):
+    def __init__(self, cm: ConsultationModel, depth_first: bool = False):
         super().__init__(cm.inst, cm.ix)
         self.cm = cm
+        self.depth_first = depth_first
+        self.last_chance = LAST_CHANCE if depth_first else 0.0
         inst, ix = self.inst, self.ix
         self.w = inst.settings.weights
         self.k = inst.settings.rules.min_topics_per_risk
@@ -133,6 +147,13 @@ class _Construct(_Greedy):
             self._left[s, month] = left
         return left > months_left
 
+    def _last_chance(self, s: str, t: str, month: Month) -> bool:
+        """Is this month the school's last for topic t, one on its risks (`LAST_CHANCE`)?
+        Programme topics of priority-1 schools are left out: their earliness is weighed."""
+        p = self.pos[month]
+        return ((s, t) not in self.early and self.ix.relevant(s, t)
+                and not any(q > p for q in self.school_topics[s][t]))
+
     def _supported_since(self, s: str, p: int) -> bool:
         """Is the school past its verification (so a month without a session is a gap)?"""
         sch = self.inst.schools[s]
@@ -189,6 +210,9 @@ class _Construct(_Greedy):
         if not chosen:
             return None
         value = sum(v for v, _s in chosen) - cost - self.w.session
+        if value > 0 and self.last_chance and self.inst.topics[t].format == Format.ONLINE:
+            value += self.last_chance * self.w.relevant_attendance * sum(1 for _v, s in chosen
+                                                                   if self._last_chance(s, t, month))
         if t in self.usable and t not in self.held:
             # Held first at (or near) its cheapest place, else in its last month at any price
             # (up to the unheld-topic weight); elsewhere it is worth what holding it costs.
@@ -214,7 +238,7 @@ class _Construct(_Greedy):
         (every visit placed at once, early and near) where the consultant still has room,
         else the earliest month its verifier has room (the hand greedy's `_place`)."""
         inst, ix = self.inst, self.ix
-        assigned = visit_months(inst, ix, self.cm.verify)
+        assigned = visit_months(inst, ix, self.cm.verify, lost_slots=self.depth_first)
         for s in sorted(inst.schools.values(), key=lambda s: (s.priority, s.id)):
             if not ix.needs_verification(s):
                 continue
@@ -319,9 +343,11 @@ class _Construct(_Greedy):
         return groups
 
 
-def construct_groups(cm: ConsultationModel) -> list[MonthSession]:
-    """The programme's constructive start for the month model `cm` (module docstring)."""
-    return _Construct(cm).run()
+def construct_groups(cm: ConsultationModel, depth_first: bool = False) -> list[MonthSession]:
+    """The programme's constructive start for the month model `cm` (module docstring);
+    `depth_first`: the visits by the topics each school has to fit after them
+    (`models.visitors.visit_months`' `lost_slots`) and the last-chance webinars first."""
+    return _Construct(cm, depth_first).run()
 
 
 def is_programme(cm: ConsultationModel) -> bool:

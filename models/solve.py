@@ -147,12 +147,14 @@ def solve_consultations(
     # A ready plan to start from: the replan's baseline, or the first-come greedy.
     coverage = cm.coverage_expr()
     hint_source, candidate, cand_cov = "phase 1", None, -1
+    depth_first: tuple[dict[int, int], int] | None = None
     if hint_plan is not None:
         candidate, cand_cov = cm.values_from_plan(hint_plan)
         hint_source = "baseline"
     elif is_programme(cm):
         candidate, cand_cov = cm.values_from_groups(construct_groups(cm))
         hint_source = "construction"
+        depth_first = cm.values_from_groups(construct_groups(cm, depth_first=True))  # weighed below
     elif model_options is None or model_options.fixed_counts is None:
         candidate, cand_cov = cm.values_from_groups(greedy_groups(instance))
         hint_source = "greedy"
@@ -194,6 +196,10 @@ def solve_consultations(
     if candidate is not None and hint_source != "repaired baseline":
         completed = _complete(cm, candidate, objective)  # None: it breaks a rule, phase 1 starts afresh
         candidate, cand_objective = completed if completed is not None else (None, None)
+        if depth_first is not None and depth_first[1] >= cand_cov:
+            other = _complete(cm, depth_first[0], objective)
+            if other is not None and _depth_first_kept(cm, (candidate, cand_objective), other, say):
+                (candidate, cand_objective), cand_cov = other, depth_first[1]
         if cand_objective is not None and hint_source == "construction":
             say(f"  построен начальный план: {num(cand_objective)}")  # the web's «лучшее значение» from now
     if candidate is not None and cand_cov >= upper:
@@ -742,6 +748,45 @@ def _complete(cm: ConsultationModel, values: dict[int, int], objective=None) -> 
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None
     return dict(enumerate(solver.response_proto.solution)), solver.objective_value if objective is not None else 0.0
+
+
+DEPTH_FIRST_MARGIN = 0.005
+"""The depth-first construction is the start when it is better and its busiest month no
+busier than the even construction's, or when it is better by more than this share of the
+objective. Measured (construction objectives): 1 000 open schools −434 577 → −445 144
+(2.4 %), 300 open −132 421 → −134 999 (1.9 %); on Kuzbass within 0.01 %, but its September
+held 22 sessions against 17, and the polished plans' busiest month came out at 18–23 %
+against 16–18 % (the order's hand graph: 22 %)."""
+
+
+def prefer_depth_first(even_objective: float, even_busiest: int, depth_objective: float,
+                       depth_busiest: int) -> bool:
+    """The rule of `DEPTH_FIRST_MARGIN` on the two constructions' objectives (minimised)
+    and busiest months' sessions."""
+    if depth_objective >= even_objective:
+        return False
+    return depth_busiest <= even_busiest or even_objective - depth_objective > DEPTH_FIRST_MARGIN * abs(even_objective)
+
+
+def _busiest_month(cm: ConsultationModel, values: dict[int, int]) -> int:
+    """Sessions (other than verification) in the plan's busiest month."""
+    per: dict = defaultdict(int)
+    for (t, _c, m, _mun), var in cm.count.items():
+        if cm.inst.topics[t].stage != Stage.VERIFICATION:
+            per[m] += values.get(var.index, 0)
+    return max(per.values(), default=0)
+
+
+def _depth_first_kept(cm: ConsultationModel, even: tuple[dict[int, int], float],
+                      depth: tuple[dict[int, int], float], say: Progress) -> bool:
+    """Start from the depth-first construction rather than the even one
+    (`DEPTH_FIRST_MARGIN`)?"""
+    (even_values, even_obj), (depth_values, depth_obj) = even, depth
+    peaks = _busiest_month(cm, even_values), _busiest_month(cm, depth_values)
+    kept = prefer_depth_first(even_obj, peaks[0], depth_obj, peaks[1])
+    say(f"  начальные планы: ровный {num(even_obj)} (в самом загруженном месяце {peaks[0]} консультаций),"
+        f" глубокий {num(depth_obj)} ({peaks[1]}); беру {'глубокий' if kept else 'ровный'}")
+    return kept
 
 
 def _all_vars(cm: ConsultationModel) -> list[cp_model.IntVar]:

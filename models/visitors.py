@@ -22,7 +22,7 @@ from collections import defaultdict
 from ortools.graph.python import min_cost_flow
 from ortools.sat.python import cp_model
 
-from models.domain import Instance
+from models.domain import Format, Instance
 from models.index import Index
 
 
@@ -83,7 +83,34 @@ def visitor_order(instance: Instance, ix: Index, seconds: float = 2.0, workers: 
     return order
 
 
-def visit_months(instance: Instance, ix: Index, keys) -> dict[str, tuple[str, str, str]]:
+LOST_SLOT_WEIGHT = 2
+"""Weight of an attendance a late visit leaves no slot for, in relevant-attendance weights,
+in the depth-first construction (`visit_months`' `lost_slots`). Measured on the
+constructions (1000-open, 300-open, 100-open, synthetic 300, Kuzbass, Kalmykia): 2 was best
+or equal on every one; 1 lost on 100-open and Kalmykia, 3 on 1000-open and Kalmykia."""
+
+
+def _slots_lost(instance: Instance, ix: Index, keys) -> dict[tuple[str, str], int]:
+    """(school, month) → how many of the school's online topics on its risks that must come
+    after its visit would find no slot if it were visited in that month: those topics less
+    the school's monthly limits of the months after it (0 when they all fit). Onsite topics
+    are not counted: a school rarely fills a slot with one (it needs a group of its
+    municipality that month); counting them at 0.1 or 0.3 each did worse."""
+    limit = instance.settings.rules.school_max_sessions_per_month
+    cap = {m: min(limit, len(ix.school_days.get(m, ()))) for m in ix.months}
+    after = {m: sum(cap[x] for x in ix.months if ix.month_pos[x] > ix.month_pos[m]) for m in ix.months}
+    topics: dict[str, int] = {}
+    out: dict[tuple[str, str], int] = {}
+    for (s, _t, _c, month) in keys:
+        if s not in topics:
+            topics[s] = sum(1 for t in ix.useful_topics[s]
+                            if instance.topics[t].format == Format.ONLINE and ix.relevant(s, t)
+                            and ix.needs_after_verification(instance.topics[t]))
+        out[s, month] = max(0, topics[s] - after.get(month, 0))
+    return out
+
+
+def visit_months(instance: Instance, ix: Index, keys, lost_slots: bool = False) -> dict[str, tuple[str, str, str]]:
     """The programme's verification visits as one assignment: school -> its visit (topic,
     consultant, month), one of `keys` (the month model's verify keys); a school the
     consultants' room leaves without one is not in the result.
@@ -91,16 +118,22 @@ def visit_months(instance: Instance, ix: Index, keys) -> dict[str, tuple[str, st
     A school may attend nothing before its visit, so each month a visit comes later weighs a
     month of consultations (`school_max_sessions_per_month` relevant attendances) and the
     late-verification weight, from the first month on (the same for every school, so only
-    against km does it matter where `verification_months` would start it). The hand
-    method's first-come order (each school in turn the earliest month its first visitor by
-    id has room) filled the nearest consultants' first month and left the rest for later.
-    Here every visit is placed at once, as a min-cost flow (OR-Tools' network simplex: exact
-    and deterministic, milliseconds on 600 schools): school → (consultant, month) within
-    `Index.visit_room` → consultant within `max_total`; as many schools visited as possible,
-    then the least weighted (months + km)."""
+    against km does it matter where `verification_months` would start it). With
+    `lost_slots` (the depth-first construction) a visit month also weighs the school's
+    online topics on its risks that the months after it cannot hold (`_slots_lost`, each at
+    LOST_SLOT_WEIGHT × the relevant-attendance weight): the early months go to the schools
+    with the most topics to fit after their visit. The hand method's first-come order (each
+    school in turn the earliest month its first visitor by id has room) filled the nearest
+    consultants' first month and left the rest for later. Here every visit is placed at
+    once, as a min-cost flow (OR-Tools' network simplex: exact and deterministic,
+    milliseconds on 600 schools): school → (consultant, month) within `Index.visit_room` →
+    consultant within `max_total`; as many schools visited as possible, then the least
+    weighted (months, lost slots, km)."""
     w, rules = instance.settings.weights, instance.settings.rules
     month_cost = w.late_verification + rules.school_max_sessions_per_month * max(w.relevant_attendance, 1)
-    cost = {key: month_cost * ix.month_pos[key[3]]
+    lost = _slots_lost(instance, ix, keys) if lost_slots else {}
+    slot_cost = LOST_SLOT_WEIGHT * max(w.relevant_attendance, 1)
+    cost = {key: month_cost * ix.month_pos[key[3]] + slot_cost * lost.get((key[0], key[3]), 0)
             + w.travel_km * instance.round_trip_km(key[2], instance.schools[key[0]].municipality)
             for key in keys}
     if not cost:

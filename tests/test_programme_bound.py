@@ -4,8 +4,9 @@
   visit; a consultant visits few schools a month): still a lower bound of the month-level
   optimum, and strictly tighter where the visits' months bind;
 - the bound is the relaxation's LP, solved by HiGHS inside OR-Tools (`models.lp_bound`);
-- the construction's visits are placed at once (`models.visitors.visit_months`), and in the
-  last month a school may take its second session (nothing is left to keep a topic for).
+- the construction's visits are placed at once (`models.visitors.visit_months`), the early
+  months to the schools with the most topics to fit after their visit, and in the last
+  month a school may take its second session (nothing is left to keep a topic for).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from helpers import write_instance
 from models.construct import _Construct
 from models.consultation import ConsultationModel
 from models.lp_bound import lp_bound
-from models.solve import solve_consultations
+from models.solve import SolveOptions, prefer_depth_first, solve_consultations
 from models.validate import validate
 from models.visitors import visit_months
 from planner.inputs.validation import load_instance
@@ -142,6 +143,27 @@ def test_visits_are_placed_at_once_not_first_come(tmp_path):
     assert assigned == {"S1": ("TV", "C2", "2022-03"), "S2": ("TV", "C1", "2022-03")}
 
 
+def test_early_visits_go_to_the_schools_with_most_to_fit_after_them(tmp_path):
+    # C1 visits one school a month, March–June. S1 has six online topics on its risks, all
+    # after its visit: visited in March it has April–June's 6 slots for them, in April only 4.
+    # S2 has one topic, which fits whenever it is visited. So the depth-first construction's
+    # flow gives S1 March, S2 April; the even one's (the same cost a month for every school)
+    # leaves the tie to the flow: March to S2.
+    topics = [topic("TV", stage="verification", fmt="onsite", capacity=1, risks="")]
+    topics += [topic(f"T{i}", risks="R03" if i == 1 else "R05") for i in range(1, 7)]
+    folder = write_instance(
+        tmp_path / "inst", toml=PROGRAMME, municipalities=MUNICIPALITIES, topics=topics,
+        consultants=[{**consultant("C1", topics="TV;" + ";".join(f"T{i}" for i in range(1, 7))),
+                      "max_onsite_per_month": "1"}],
+        schools=[school("S1", verified_on="", risks="R03;R05"), school("S2", verified_on="", risks="R03")])
+    inst, _ = load_instance(folder)
+    cm = ConsultationModel(inst)
+    assigned = visit_months(inst, cm.ix, list(cm.verify), lost_slots=True)
+    assert assigned == {"S1": ("TV", "C1", "2022-03"), "S2": ("TV", "C1", "2022-04")}
+    assert visit_months(inst, cm.ix, list(cm.verify)) == {"S1": ("TV", "C1", "2022-04"),
+                                                          "S2": ("TV", "C1", "2022-03")}
+
+
 def test_the_last_month_takes_a_second_session(tmp_path):
     # A verified school with three relevant online topics and one month (June): two
     # sessions that month, its monthly limit. Keeping a topic for a later month (the pacing
@@ -158,3 +180,56 @@ def test_the_last_month_takes_a_second_session(tmp_path):
     construct = _Construct(cm)
     construct.run()
     assert all(construct.school_month[s, "2022-06"] == 2 for s in ("S1", "S2", "S3"))
+
+
+def test_a_webinar_in_its_last_month_goes_first(tmp_path):
+    # March–April, two sessions a month. S1 and S2 have four online topics on their risks,
+    # one of them (TA, for S1 and S2 only) held only in March; S3 has three. Every topic fits
+    # only if March takes TA: the depth-first construction gives the last chance priority;
+    # the even one takes T1 and T2 in March (a session of three schools is worth more than
+    # one of two) and TA is lost.
+    toml = PROGRAMME.replace("end = 2022-06-30", "end = 2022-04-30")
+    folder = write_instance(
+        tmp_path / "inst", toml=toml, municipalities=MUNICIPALITIES,
+        topics=[topic("TV", stage="verification", fmt="onsite", capacity=1, risks=""),
+                topic("T1", stage="support", risks="R03;R05"), topic("T2", stage="support"),
+                topic("T3", stage="support"), topic("TA", stage="support", months="2022-03", risks="R05")],
+        consultants=[consultant("C1", topics="TV;T1;T2;T3;TA")],
+        schools=[school("S1", risks="R03;R05"), school("S2", risks="R03;R05"), school("S3")])
+    inst, _ = load_instance(folder)
+    construct = _Construct(ConsultationModel(inst), depth_first=True)
+    construct.run()
+    for s in ("S1", "S2"):
+        assert construct.attended[s] == {"T1": 0, "TA": 0, "T2": 1, "T3": 1}  # month positions
+    assert sorted(construct.attended["S3"]) == ["T1", "T2", "T3"]
+    even = _Construct(ConsultationModel(inst))
+    even.run()
+    assert all("TA" not in even.attended[s] for s in ("S1", "S2"))
+
+
+def test_the_depth_first_start_only_where_it_gains_clearly_or_keeps_the_year_even():
+    # Objectives are minimised; the busiest month counts sessions other than verification.
+    assert prefer_depth_first(-1000.0, 17, -1001.0, 17)        # better, no busier
+    assert prefer_depth_first(-1000.0, 17, -1001.0, 12)        # better and even more even
+    assert not prefer_depth_first(-1000.0, 17, -1004.0, 22)    # 0.4 % better, five more in one month
+    assert prefer_depth_first(-1000.0, 17, -1006.0, 22)        # 0.6 % better: above the margin
+    assert not prefer_depth_first(-1000.0, 17, -1000.0, 12)    # no better: the even one stays
+    assert not prefer_depth_first(-1000.0, 17, -990.0, 12)
+
+
+def test_the_solve_weighs_both_constructions(tmp_path):
+    # The plain solve builds the even and the depth-first start and says which it took.
+    toml = PROGRAMME.replace("end = 2022-06-30", "end = 2022-04-30")
+    folder = write_instance(
+        tmp_path / "inst", toml=toml, municipalities=MUNICIPALITIES,
+        topics=[topic("TV", stage="verification", fmt="onsite", capacity=1, risks=""),
+                topic("T1", stage="support", risks="R03;R05"), topic("T2", stage="support"),
+                topic("T3", stage="support"), topic("TA", stage="support", months="2022-03", risks="R05")],
+        consultants=[consultant("C1", topics="TV;T1;T2;T3;TA")],
+        schools=[school("S1", risks="R03;R05"), school("S2", risks="R03;R05"), school("S3")])
+    inst, _ = load_instance(folder)
+    said: list[str] = []
+    plan, _report = solve_consultations(inst, SolveOptions(time_limit=5, workers=2, progress=said.append))
+    lines = [m for m in said if "начальные планы" in m]
+    assert len(lines) == 1 and lines[0].endswith("беру глубокий")  # it holds TA: better, no busier
+    assert {s for x in plan.sessions if x.topic == "TA" for s in x.schools} == {"S1", "S2"}
