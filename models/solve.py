@@ -198,7 +198,8 @@ def solve_consultations(
         candidate, cand_objective = completed if completed is not None else (None, None)
         if depth_first is not None and depth_first[1] >= cand_cov:
             other = _complete(cm, depth_first[0], objective)
-            if other is not None and _depth_first_kept(cm, (candidate, cand_objective), other, say):
+            if other is not None and (candidate is None
+                                      or _depth_first_kept(cm, (candidate, cand_objective), other, say)):
                 (candidate, cand_objective), cand_cov = other, depth_first[1]
         if cand_objective is not None and hint_source == "construction":
             say(f"  построен начальный план: {num(cand_objective)}")  # the web's «лучшее значение» from now
