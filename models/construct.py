@@ -15,9 +15,9 @@ the relevant-attendance gain (less the attendance cost, less the early-programme
 a large bonus for a risk still uncovered, the gap weight for a school without a session
 last month; less the session, its km, the visit day, a raised maximum load; plus, for a
 topic not held yet, what holding it costs at its cheapest place (so it is held where that
-is cheap), and in its last month the unheld-topic weight. A school takes a second session in a month only while it keeps a topic for each month left
-(support lasts the year). Values only fall as schools fill, so a lazy priority queue finds
-the best session each time.
+is cheap), and in its last month the unheld-topic weight. A school takes a second session
+in a month only while it keeps a topic for each month left (support lasts the year). Values
+only fall as schools fill, so a lazy priority queue finds the best session each time.
 
 Two constructions: the even one, and the depth-first one, whose visits go early to the
 schools with the most topics to fit after them (`models.visitors.visit_months`'
@@ -65,7 +65,6 @@ class _Construct(_Greedy):
         super().__init__(cm.inst, cm.ix)
         self.cm = cm
         self.depth_first = depth_first
-        self.last_chance = LAST_CHANCE if depth_first else 0.0
         inst, ix = self.inst, self.ix
         self.w = inst.settings.weights
         self.k = inst.settings.rules.min_topics_per_risk
@@ -215,8 +214,8 @@ class _Construct(_Greedy):
         if not chosen:
             return None
         value = sum(v for v, _s in chosen) - cost - self.w.session
-        if value > 0 and self.last_chance and self.inst.topics[t].format == Format.ONLINE:
-            value += self.last_chance * self.w.relevant_attendance * sum(1 for _v, s in chosen
+        if value > 0 and self.depth_first and self.inst.topics[t].format == Format.ONLINE:
+            value += LAST_CHANCE * self.w.relevant_attendance * sum(1 for _v, s in chosen
                                                                    if self._last_chance(s, t, month))
         if t in self.usable and t not in self.held:
             # Held first at (or near) its cheapest place, else in its last month at any price

@@ -611,16 +611,20 @@ class ConsultationModel:
             self.gap_slack = self._support_gaps(g)
             out["gap_months"] = (sum(self.gap_slack.values()), w.gap_month)
             self.peak = self.model.new_int_var(0, 100_000, "month_peak")
-            per_month: dict[Month, list] = defaultdict(list)
-            for (t, c, month, mun), var in self.count.items():
-                if inst.topics[t].stage != Stage.VERIFICATION:
-                    per_month[month].append(var)
-            for vars_ in per_month.values():
+            for vars_ in self.thematic_counts_by_month().values():
                 self.model.add(self.peak >= sum(vars_))
             out["month_peak"] = (self.peak, w.month_peak)
             if rules.verification_months > 0:
                 out["late_verification"] = (self._late_verification(rules.verification_months), w.late_verification)
         return out
+
+    def thematic_counts_by_month(self) -> dict[Month, list[cp_model.IntVar]]:
+        """Each month's session counts other than verification (the month peak's sums)."""
+        per_month: dict[Month, list[cp_model.IntVar]] = defaultdict(list)
+        for (t, _c, month, _mun), var in self.count.items():
+            if self.inst.topics[t].stage != Stage.VERIFICATION:
+                per_month[month].append(var)
+        return per_month
 
     def _held_topics(self) -> dict[str, cp_model.IntVar]:
         """held[t] ≤ Σ attendances of t (visits, for a verification topic), for every usable

@@ -771,11 +771,8 @@ def prefer_depth_first(even_objective: float, even_busiest: int, depth_objective
 
 def _busiest_month(cm: ConsultationModel, values: dict[int, int]) -> int:
     """Sessions (other than verification) in the plan's busiest month."""
-    per: dict = defaultdict(int)
-    for (t, _c, m, _mun), var in cm.count.items():
-        if cm.inst.topics[t].stage != Stage.VERIFICATION:
-            per[m] += values.get(var.index, 0)
-    return max(per.values(), default=0)
+    return max((sum(values.get(v.index, 0) for v in vars_) for vars_ in cm.thematic_counts_by_month().values()),
+               default=0)
 
 
 def _depth_first_kept(cm: ConsultationModel, even: tuple[dict[int, int], float],

@@ -182,12 +182,9 @@ def test_the_last_month_takes_a_second_session(tmp_path):
     assert all(construct.school_month[s, "2022-06"] == 2 for s in ("S1", "S2", "S3"))
 
 
-def test_a_webinar_in_its_last_month_goes_first(tmp_path):
-    # March–April, two sessions a month. S1 and S2 have four online topics on their risks,
-    # one of them (TA, for S1 and S2 only) held only in March; S3 has three. Every topic fits
-    # only if March takes TA: the depth-first construction gives the last chance priority;
-    # the even one takes T1 and T2 in March (a session of three schools is worth more than
-    # one of two) and TA is lost.
+def _last_chance_instance(tmp_path):
+    """March–April, two sessions a month. S1 and S2 have four online topics on their risks,
+    one of them (TA, for S1 and S2 only) held only in March; S3 has three."""
     toml = PROGRAMME.replace("end = 2022-06-30", "end = 2022-04-30")
     folder = write_instance(
         tmp_path / "inst", toml=toml, municipalities=MUNICIPALITIES,
@@ -197,6 +194,14 @@ def test_a_webinar_in_its_last_month_goes_first(tmp_path):
         consultants=[consultant("C1", topics="TV;T1;T2;T3;TA")],
         schools=[school("S1", risks="R03;R05"), school("S2", risks="R03;R05"), school("S3")])
     inst, _ = load_instance(folder)
+    return inst
+
+
+def test_a_webinar_in_its_last_month_goes_first(tmp_path):
+    # `_last_chance_instance`: every topic fits only if March takes TA. The depth-first
+    # construction gives the last chance priority; the even one takes T1 and T2 in March (a
+    # session of three schools is worth more than one of two) and TA is lost.
+    inst = _last_chance_instance(tmp_path)
     construct = _Construct(ConsultationModel(inst), depth_first=True)
     construct.run()
     for s in ("S1", "S2"):
@@ -219,15 +224,7 @@ def test_the_depth_first_start_only_where_it_gains_clearly_or_keeps_the_year_eve
 
 def test_the_solve_weighs_both_constructions(tmp_path):
     # The plain solve builds the even and the depth-first start and says which it took.
-    toml = PROGRAMME.replace("end = 2022-06-30", "end = 2022-04-30")
-    folder = write_instance(
-        tmp_path / "inst", toml=toml, municipalities=MUNICIPALITIES,
-        topics=[topic("TV", stage="verification", fmt="onsite", capacity=1, risks=""),
-                topic("T1", stage="support", risks="R03;R05"), topic("T2", stage="support"),
-                topic("T3", stage="support"), topic("TA", stage="support", months="2022-03", risks="R05")],
-        consultants=[consultant("C1", topics="TV;T1;T2;T3;TA")],
-        schools=[school("S1", risks="R03;R05"), school("S2", risks="R03;R05"), school("S3")])
-    inst, _ = load_instance(folder)
+    inst = _last_chance_instance(tmp_path)
     said: list[str] = []
     plan, _report = solve_consultations(inst, SolveOptions(time_limit=5, workers=2, progress=said.append))
     lines = [m for m in said if "начальные планы" in m]
