@@ -25,7 +25,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from ortools.sat.python import cp_model
+from ortools.sat.python import cp_model, cp_model_helper
 
 from models.calendar_days import Month, month_first_day, month_of
 from models.domain import Instance, Plan, Stage
@@ -94,6 +94,12 @@ class ConsultationModel:
         # Each count's upper bound as created (reading it back from the proto is slow).
         self.count_ub: dict[tuple[str, str, Month, str | None], int] = {}
         self.covered: dict[tuple[str, str], cp_model.IntVar] = {}
+        # The objective's helper variables, each with what its best value is made of once the
+        # decisions are known (`objective_of`): ("max", sums), ("min1", sum), ("deficit",
+        # sum, need).
+        self.derived: dict[int, tuple] = {}
+        self._flat: tuple | None = None  # the last objective flattened (`objective_of`)
+        self._decision_set: set[int] | None = None
         self._make_variables()
         self.add_constraints()
 
@@ -562,6 +568,7 @@ class ConsultationModel:
         self.max_load = self.model.new_int_var(0, 100_000, "max_load")
         for vars_ in per_c.values():
             self.model.add(self.max_load >= sum(vars_))
+        self.derived[self.max_load.index] = ("max", list(per_c.values()))
         sessions = sum(self.count.values())
         attendance = sum(self.attend.values())
         terms = {
@@ -613,10 +620,55 @@ class ConsultationModel:
             self.peak = self.model.new_int_var(0, 100_000, "month_peak")
             for vars_ in self.thematic_counts_by_month().values():
                 self.model.add(self.peak >= sum(vars_))
+            self.derived[self.peak.index] = ("max", list(self.thematic_counts_by_month().values()))
             out["month_peak"] = (self.peak, w.month_peak)
             if rules.verification_months > 0:
                 out["late_verification"] = (self._late_verification(rules.verification_months), w.late_verification)
         return out
+
+    def objective_of(self, objective, values: dict[int, int]) -> float | None:
+        """The value of `objective` (phase 2's, built from `soft_terms`) for the month-level
+        decisions `values` (variable index → value, 0 where absent), its helpers at their
+        best (`derived`): what `models.solve._complete` finds with CP-SAT, without loading
+        the model (on 1 000 schools 10 s a plan). Feasibility is not checked. None when the
+        objective has a variable that is neither a decision nor a known helper (a replan's
+        change terms)."""
+        if self._flat is None or self._flat[0] is not objective:
+            flat = cp_model_helper.FlatIntExpr(objective)
+            self._flat = (objective, flat.offset, [(v.index, c) for v, c in zip(flat.vars, flat.coeffs)])
+        _expr, offset, terms = self._flat
+        decisions = self._decisions()
+
+        def val(expr) -> int:
+            if isinstance(expr, int):
+                return expr
+            if isinstance(expr, list):
+                return sum(values.get(v.index, 0) for v in expr)
+            flat = cp_model_helper.FlatIntExpr(expr)
+            return flat.offset + sum(c * values.get(v.index, 0) for v, c in zip(flat.vars, flat.coeffs))
+
+        total = float(offset)
+        for i, coeff in terms:
+            if i in decisions:
+                total += coeff * values.get(i, 0)
+                continue
+            rule = self.derived.get(i)
+            if rule is None:
+                return None
+            if rule[0] == "max":
+                best = max((val(vars_) for vars_ in rule[1]), default=0)
+            elif rule[0] == "min1":
+                best = min(1, val(rule[1]))
+            else:  # deficit: Σ inside + gap ≥ need
+                best = max(0, val(rule[2]) - val(rule[1]))
+            total += coeff * max(best, 0)
+        return total
+
+    def _decisions(self) -> set[int]:
+        if self._decision_set is None:
+            self._decision_set = {v.index for group in (self.attend, self.verify, self.count, self.covered)
+                                  for v in group.values()}
+        return self._decision_set
 
     def thematic_counts_by_month(self) -> dict[Month, list[cp_model.IntVar]]:
         """Each month's session counts other than verification (the month peak's sums)."""
@@ -640,6 +692,7 @@ class ConsultationModel:
             if by_topic.get(t):
                 held[t] = self.model.new_bool_var(f"held[{t}]")
                 self.model.add(held[t] <= sum(by_topic[t]))
+                self.derived[held[t].index] = ("min1", by_topic[t])
         return held
 
     def verified_before(self) -> dict[str, list[tuple[int, object]]]:
@@ -683,6 +736,7 @@ class ConsultationModel:
                 gap = self.model.new_bool_var(f"gap[{school},{months[i]}]")
                 slack[school, i] = gap
                 self.model.add(sum(inside) + gap >= need)
+                self.derived[gap.index] = ("deficit", inside, need)
         return slack
 
     def _late_verification(self, k: int) -> cp_model.LinearExpr:

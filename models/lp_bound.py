@@ -76,6 +76,13 @@ def linear_relaxation(proto) -> mb.Model:
 def lp_bound(proto, seconds: float) -> float | None:
     """The optimum of the linear relaxation of a CP-SAT minimisation (`linear_relaxation`):
     a lower bound of its integer optimum; None when HiGHS does not prove it in time."""
+    solved = lp_solution(proto, seconds)
+    return None if solved is None else solved[0]
+
+
+def lp_solution(proto, seconds: float) -> tuple[float, np.ndarray] | None:
+    """`lp_bound` and the LP optimum's values (one per variable of `proto`, by index); None
+    when HiGHS does not prove it in time."""
     if proto.objective.scaling_factor not in (0.0, 1.0):
         return None
     try:
@@ -89,4 +96,4 @@ def lp_bound(proto, seconds: float) -> float | None:
     status = solver.solve(model)
     if status != mb.SolveStatus.OPTIMAL:
         return None
-    return float(solver.objective_value)
+    return float(solver.objective_value), solver.values(model.get_variables()).to_numpy()

@@ -34,7 +34,7 @@ from ortools.sat.python import cp_model
 from models.consultation import ConsultationModel
 from models.cp_domains import fixed_domains, status_name
 from models.domain import Stage
-from models.lp_bound import lp_bound
+from models.lp_bound import lp_solution
 
 LARGE = 20_000  # relaxation variables from which fewer workers are used (memory)
 
@@ -48,6 +48,9 @@ class RelaxationResult:
     variables: int
     attend: set[tuple[str, str]] = field(default_factory=set)  # (school, topic)
     verify: set[tuple[str, str, str]] = field(default_factory=set)  # (school, topic, consultant)
+    # The LP optimum's a[s,t] (0..1, nearly all 0 or 1) when the bound is the LP alone: the
+    # depth-first construction's guide (`models.construct.GUIDE`).
+    lp_attend: dict[tuple[str, str], float] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -228,13 +231,15 @@ def month_free_relaxation(cm: ConsultationModel, coverage_at_least: int, limit: 
 
     lp_value, t_lp = None, time.monotonic()
     if lp:
-        value = lp_bound(m.proto, limit)
-        if value is not None:
+        solved = lp_solution(m.proto, limit)
+        if solved is not None:
+            value, x = solved
             # Integral objective: the bound rounds up (less HiGHS's relative tolerance).
             lp_value = math.ceil(value - 1e-6 * max(1.0, abs(value)))
             if len(m.proto.variables) >= LARGE or limit - (time.monotonic() - t_lp) < 0.5:
                 return RelaxationResult("LP", None, lp_value, round(time.monotonic() - t_lp, 2),
-                                        len(m.proto.variables))
+                                        len(m.proto.variables),
+                                        lp_attend={key: float(x[var.index]) for key, var in a.items()})
             # A small relaxation: CP-SAT's search proves more than the LP in the time left
             # (on Kuzbass −40 880 in 5 s against the LP's −42 048); the better bound is kept.
             if on_bound is not None:

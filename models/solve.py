@@ -23,6 +23,7 @@ from models.dates import Pending, expand_groups, expand_groups_keeping, place_on
 from models.domain import Instance, Plan, Session, Stage
 from models.greedy import greedy_groups
 from models.programme import explain_programme
+from models.reassign import reassign_schools
 from models.relaxation import fixed_choice, month_free_relaxation
 from models.score import score_plan
 from models.unmet import explain_unmet
@@ -88,6 +89,11 @@ def num(value: float | None) -> str:
     """12345.0 -> '12 345' (Russian digit grouping)."""
     return "—" if value is None else f"{value:,.0f}".replace(",", "\u00a0")
 
+
+POST_SECONDS_PER_VARIABLE = 1.5e-5
+"""Seconds per variable of the month model the plan's checks take after the dates (unmet
+needs, the programme's report, the score): 4 s on 1 000 open schools (264 k variables),
+which ran past a 120 s limit until they were kept back; 0.35 s on Kuzbass."""
 
 MIN_FULL_SEARCH = 1.0
 """Seconds below which a replan does not start the full search after its repair: presolving
@@ -194,13 +200,21 @@ def solve_consultations(
     # (A repaired baseline is a solution of this very model: feasible by construction.)
     cand_objective = None
     if candidate is not None and hint_source != "repaired baseline":
-        completed = _complete(cm, candidate, objective)  # None: it breaks a rule, phase 1 starts afresh
-        candidate, cand_objective = completed if completed is not None else (None, None)
+        # The start completed (helpers and all); with two constructions, the one the rule picks
+        # (`prefer_depth_first`, weighed without loading the model), the other if the chosen
+        # one breaks a rule (it should not). None: phase 1 starts afresh.
+        order = [(candidate, cand_cov)]
         if depth_first is not None and depth_first[1] >= cand_cov:
-            other = _complete(cm, depth_first[0], objective)
-            if other is not None and (candidate is None
-                                      or _depth_first_kept(cm, (candidate, cand_objective), other, say)):
-                (candidate, cand_objective), cand_cov = other, depth_first[1]
+            even_value, depth_value = _value_of(cm, objective, candidate), _value_of(cm, objective, depth_first[0])
+            first = (even_value is not None and depth_value is not None
+                     and _depth_first_kept(cm, (candidate, even_value), (depth_first[0], depth_value), say))
+            order = [depth_first, *order] if first else [*order, depth_first]
+        candidate = None
+        for values, cov in order:
+            completed = _complete(cm, values, objective)
+            if completed is not None:
+                (candidate, cand_objective), cand_cov = completed, cov
+                break
         if cand_objective is not None and hint_source == "construction":
             say(f"  построен начальный план: {num(cand_objective)}")  # the web's «лучшее значение» from now
     if candidate is not None and cand_cov >= upper:
@@ -241,8 +255,10 @@ def solve_consultations(
     model.minimize(objective)
 
     def time_left() -> float:
-        """Seconds of the time limit left for phase 2, the date phase's share kept back."""
-        return opts.time_limit - (time.monotonic() - t0) - min(opts.dates_limit, 0.15 * opts.time_limit)
+        """Seconds of the time limit left for phase 2, the date phase's share and the plan's
+        checks (`POST_SECONDS_PER_VARIABLE`) kept back."""
+        return (opts.time_limit - (time.monotonic() - t0) - min(opts.dates_limit, 0.15 * opts.time_limit)
+                - POST_SECONDS_PER_VARIABLE * n_vars)
 
     # Phase 2a/2b (plain solve only): the month-free relaxation proves a lower bound and
     # picks schools' topics; the full model then lays that choice out over the months.
@@ -253,14 +269,34 @@ def solve_consultations(
         # 15 topics a school over months is the hard part), the construction is. (For the
         # reference graph's evaluation it is a valid, looser bound: that model has fewer
         # sessions to choose from.)
-        lower = _relaxation_bound(cm, best1, max(1.0, time_left()), opts, say, report)
+        lower, guide = _relaxation_bound(cm, best1, max(1.0, time_left()), opts, say, report)
         if hint is not candidate or cand_objective is None:
             # Phase 1 covered more than the construction (or it broke a rule): start from
             # phase 1's plan (hinted with the construction, so mostly the same).
             completed = _complete(cm, hint, objective)
             hint, cand_objective = completed if completed is not None else (hint, None)
         if cand_objective is not None:
-            # The plan in hand, polished topic by topic until the time is up: the answer.
+            # Starts, best first: (month-level values, objective, complete already?).
+            starts = [(hint, cand_objective, True)]
+            if guide and hint is candidate:
+                # A third start: the depth-first construction guided by the bound's LP.
+                guided, guided_cov = cm.values_from_groups(construct_groups(cm, depth_first=True, guide=guide))
+                value = _value_of(cm, objective, guided) if guided_cov >= cand_cov else None
+                if value is not None and _start_kept(cm, (hint, cand_objective), (guided, value), say,
+                                                     "по подсказке нижней оценки"):
+                    starts.insert(0, (guided, value, False))
+                    say(f"  план: {num(value)}")
+            # Each school's year re-chosen with the sessions held (`models.reassign`).
+            moved = _reassign(cm, starts[0][0], starts[0][1], objective,
+                              time.monotonic() + REASSIGN_SHARE * time_left(), opts, say, report)
+            if moved is not None:
+                starts.insert(0, (*moved, False))
+            for values, value, complete in starts:  # completed (one model load), else the next
+                done = (values, value) if complete else _complete(cm, values, objective)
+                if done is not None:
+                    hint, cand_objective = done
+                    break
+            # Then the plan is polished topic by topic until the time is up: the answer.
             hint, value = _polish(cm, hint, cand_objective, objective, coverage, best1,
                                   time.monotonic() + time_left(), opts, say, report, lower)
             start, polished = (value, hint), True
@@ -428,6 +464,11 @@ nothing better than the construction, where 15 of one topic at 4 s gained 2.6 % 
 24.6 % → 21.4 %)."""
 
 
+POLISH_LARGE_MIN = 3
+"""Neighbourhoods' time (`_polish_neighbourhood`) a large model's polish needs at least to
+start."""
+
+
 def _polish_neighbourhood(variables: int) -> tuple[int, float]:
     """(topics freed, seconds) of one polish neighbourhood for a model of this size."""
     if variables > LARGE_FULL_MODEL:
@@ -452,7 +493,14 @@ def _polish(cm: ConsultationModel, values: dict[int, int], value: float, objecti
     for (t, c, m, mun), var in cm.count.items():
         by_topic[t].add(var.index)
     topics = sorted(t for t in by_topic if cm.inst.topics[t].stage != Stage.VERIFICATION)
+    n_topics, seconds = _polish_neighbourhood(len(model.proto.variables))
     if not topics or time.monotonic() >= deadline:
+        return values, value
+    if len(model.proto.variables) > LARGE_FULL_MODEL and deadline - time.monotonic() < POLISH_LARGE_MIN * seconds:
+        # Fixing every decision in place alone takes ~7 s on 1 000 schools: with room for
+        # fewer neighbourhoods than this, the polish would gain nothing (measured: 0 in 7 s).
+        say(f"Фаза 2в: на улучшение по темам осталось {max(0.0, deadline - time.monotonic()):.1f} с — мало,"
+            " беру план как есть")
         return values, value
     say("Фаза 2в: улучшаю план по темам…")
     rng = random.Random(opts.seed)
@@ -460,7 +508,6 @@ def _polish(cm: ConsultationModel, values: dict[int, int], value: float, objecti
     model.minimize(objective)
     decisions = [v.index for v in _all_vars(cm)]
     nb = Neighbourhoods(model, decisions, values)
-    n_topics, seconds = _polish_neighbourhood(len(model.proto.variables))
     t0, tried, start, shown = time.monotonic(), 0, value, -1.0
     try:
         while (left := deadline - time.monotonic()) > 0.1:
@@ -484,6 +531,38 @@ def _polish(cm: ConsultationModel, values: dict[int, int], value: float, objecti
     return values, value
 
 
+REASSIGN_SHARE = 0.5
+"""Share of the time left before the polish that the school-by-school pass may take at most
+(on 1 000 open schools one pass takes ~15 s of ~70)."""
+
+
+def _reassign(cm: ConsultationModel, values: dict[int, int], value: float, objective, deadline: float,
+              opts: SolveOptions, say: Progress, report: SolveReport) -> tuple[dict[int, int], float] | None:
+    """Phase 2в's first step (`models.reassign`): each school's topics and months chosen again,
+    the sessions held. Returns the better plan's month-level values and objective, or None."""
+    say("Фаза 2в: каждой школе — лучшие темы и месяцы среди мест в проводимых консультациях…")
+    t0 = time.monotonic()
+    moved = reassign_schools(cm, values, deadline, opts.seed)
+    new = _value_of(cm, objective, moved[0]) if moved is not None else None
+    seconds = round(time.monotonic() - t0, 2)
+    if moved is None or new is None or new >= value:
+        say(f"  лучше не стало, {seconds:.1f} с")
+        return None
+    report.phases.append(PhaseResult("schools", "FEASIBLE", new, None, seconds))
+    say(f"  план: {num(new)} (было {num(value)}), {seconds:.1f} с")
+    return moved[0], new
+
+
+def _value_of(cm: ConsultationModel, objective, values: dict[int, int]) -> float | None:
+    """The objective's value for month-level decisions (`ConsultationModel.objective_of`;
+    CP-SAT's completion where that cannot evaluate it), None if they break a rule there."""
+    value = cm.objective_of(objective, values)
+    if value is None:
+        completed = _complete(cm, values, objective)
+        value = completed[1] if completed is not None else None
+    return value
+
+
 PROGRAMME_BOUND_MIN = 2.0
 """Seconds the programme's relaxation gets at least: its LP bound takes ~1 s on Kuzbass."""
 PROGRAMME_BOUND_SHARE = 0.35
@@ -492,8 +571,9 @@ the constructed plan in the full model)."""
 
 
 def _relaxation_bound(cm: ConsultationModel, best1: int, budget: float, opts: SolveOptions, say: Progress,
-                      report: SolveReport) -> int | None:
-    """Phase 2a alone (the programme): the month-free relaxation's lower bound."""
+                      report: SolveReport) -> tuple[int | None, dict[tuple[str, str], float]]:
+    """Phase 2a alone (the programme): the month-free relaxation's lower bound, and its LP's
+    (school, topic) values when the bound is the LP alone (else empty)."""
     say("Фаза 2а: нижняя оценка без месяцев…")
     t0, last = time.monotonic(), [-1.0]
 
@@ -508,7 +588,7 @@ def _relaxation_bound(cm: ConsultationModel, best1: int, budget: float, opts: So
     report.phases.append(PhaseResult("relaxation", rel.status, rel.objective, rel.bound, rel.seconds,
                                      rel.variables))
     say(f"  нижняя оценка {num(rel.bound)}, {rel.seconds:.1f} с")
-    return rel.bound
+    return rel.bound, rel.lp_attend
 
 
 def _set_hint(cm: ConsultationModel, values: dict[int, int]) -> None:
@@ -784,6 +864,18 @@ def _depth_first_kept(cm: ConsultationModel, even: tuple[dict[int, int], float],
     kept = prefer_depth_first(even_obj, peaks[0], depth_obj, peaks[1])
     say(f"  начальные планы: ровный {num(even_obj)} (в самом загруженном месяце {peaks[0]} консультаций),"
         f" глубокий {num(depth_obj)} ({peaks[1]}); беру {'глубокий' if kept else 'ровный'}")
+    return kept
+
+
+def _start_kept(cm: ConsultationModel, current: tuple[dict[int, int], float],
+                other: tuple[dict[int, int], float], say: Progress, name: str) -> bool:
+    """Start from `other` (a plan built after the choice of `_depth_first_kept`) rather than
+    the current start? The same rule (`prefer_depth_first`)."""
+    (values, obj), (other_values, other_obj) = current, other
+    peaks = _busiest_month(cm, values), _busiest_month(cm, other_values)
+    kept = prefer_depth_first(obj, peaks[0], other_obj, peaks[1])
+    say(f"  начальный план {name}: {num(other_obj)} ({peaks[1]} консультаций в самом загруженном месяце)"
+        f" против {num(obj)} ({peaks[0]}); {'беру его' if kept else 'оставляю прежний'}")
     return kept
 
 
