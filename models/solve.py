@@ -378,7 +378,7 @@ def solve_consultations(
         pending = expand_groups_keeping(instance, cm.ix, month.groups, keep_schools_of)
     if preferred is not None:
         preferred(pending)  # a replan: the baseline session each continues (day, id)
-    remaining = max(2.0, opts.time_limit - (time.monotonic() - t0))
+    remaining = max(2.0, opts.time_limit - (time.monotonic() - t0) - POST_SECONDS_PER_VARIABLE * n_vars)
     placement = place_on_days(instance, cm.ix, pending, pinned, min(opts.dates_limit, remaining),
                               opts.workers, opts.seed, cm.opt.free_from, topic_first_day)
     report.unplaced = placement.unplaced
@@ -533,7 +533,7 @@ def _polish(cm: ConsultationModel, values: dict[int, int], value: float, objecti
 
 REASSIGN_SHARE = 0.5
 """Share of the time left before the polish that the school-by-school pass may take at most
-(on 1 000 open schools one pass takes ~15 s of ~70)."""
+(on 1 000 open schools a pass takes ~8 s of the ~26 s left, and a second one gains ~0.02 %)."""
 
 
 def _reassign(cm: ConsultationModel, values: dict[int, int], value: float, objective, deadline: float,
@@ -859,24 +859,27 @@ def _depth_first_kept(cm: ConsultationModel, even: tuple[dict[int, int], float],
                       depth: tuple[dict[int, int], float], say: Progress) -> bool:
     """Start from the depth-first construction rather than the even one
     (`DEPTH_FIRST_MARGIN`)?"""
-    (even_values, even_obj), (depth_values, depth_obj) = even, depth
-    peaks = _busiest_month(cm, even_values), _busiest_month(cm, depth_values)
-    kept = prefer_depth_first(even_obj, peaks[0], depth_obj, peaks[1])
-    say(f"  начальные планы: ровный {num(even_obj)} (в самом загруженном месяце {peaks[0]} консультаций),"
-        f" глубокий {num(depth_obj)} ({peaks[1]}); беру {'глубокий' if kept else 'ровный'}")
+    kept, peaks = _by_the_rule(cm, even, depth)
+    say(f"  начальные планы: ровный {num(even[1])} (в самом загруженном месяце {peaks[0]} консультаций),"
+        f" глубокий {num(depth[1])} ({peaks[1]}); беру {'глубокий' if kept else 'ровный'}")
     return kept
 
 
 def _start_kept(cm: ConsultationModel, current: tuple[dict[int, int], float],
                 other: tuple[dict[int, int], float], say: Progress, name: str) -> bool:
     """Start from `other` (a plan built after the choice of `_depth_first_kept`) rather than
-    the current start? The same rule (`prefer_depth_first`)."""
-    (values, obj), (other_values, other_obj) = current, other
-    peaks = _busiest_month(cm, values), _busiest_month(cm, other_values)
-    kept = prefer_depth_first(obj, peaks[0], other_obj, peaks[1])
-    say(f"  начальный план {name}: {num(other_obj)} ({peaks[1]} консультаций в самом загруженном месяце)"
-        f" против {num(obj)} ({peaks[0]}); {'беру его' if kept else 'оставляю прежний'}")
+    the current start? The same rule."""
+    kept, peaks = _by_the_rule(cm, current, other)
+    say(f"  начальный план {name}: {num(other[1])} ({peaks[1]} консультаций в самом загруженном месяце)"
+        f" против {num(current[1])} ({peaks[0]}); {'беру его' if kept else 'оставляю прежний'}")
     return kept
+
+
+def _by_the_rule(cm: ConsultationModel, current: tuple[dict[int, int], float],
+                 other: tuple[dict[int, int], float]) -> tuple[bool, tuple[int, int]]:
+    """`prefer_depth_first` on two (values, objective) plans, and their busiest months."""
+    peaks = _busiest_month(cm, current[0]), _busiest_month(cm, other[0])
+    return prefer_depth_first(current[1], peaks[0], other[1], peaks[1]), peaks
 
 
 def _all_vars(cm: ConsultationModel) -> list[cp_model.IntVar]:
