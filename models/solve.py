@@ -90,10 +90,11 @@ def num(value: float | None) -> str:
     return "—" if value is None else f"{value:,.0f}".replace(",", "\u00a0")
 
 
-POST_SECONDS_PER_VARIABLE = 1.5e-5
-"""Seconds per variable of the month model the plan's checks take after the dates (unmet
-needs, the programme's report, the score): 4 s on 1 000 open schools (264 k variables),
-which ran past a 120 s limit until they were kept back; 0.35 s on Kuzbass."""
+POST_SECONDS_PER_VARIABLE = 2e-5
+"""Seconds per variable of the month model kept for the plan's checks after the dates
+(unmet needs, the programme's report, the score): they took 4.0–4.4 s on 1 000 open schools
+(264 k variables; this keeps 5.3 s) and ran past a 120 s limit until they were kept back;
+0.47 s on Kuzbass."""
 
 MIN_FULL_SEARCH = 1.0
 """Seconds below which a replan does not start the full search after its repair: presolving
