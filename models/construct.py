@@ -68,9 +68,9 @@ relevant-attendance weights × (its LP value − ½): a tie-break between a scho
 towards the choice the bound itself makes, not an order. On 1 000 open schools, from the
 depth-first construction −445 144: 0.04 → −445 863, 0.08 → −445 823, 0.12 → −447 612,
 0.16 → −448 647, 0.2 → −448 467, 0.24 → −448 385, 0.4 → −447 867, 1.0 → −446 481 (300 open
-−133 682 → −134 144 at 0.16); on Kuzbass the guide
-made it worse (−36 313 → −35 415: its LP is 14 % from the plans, no guide), so a guided
-plan is one more start, kept only when it is better (`models.solve`)."""
+−133 682 → −134 144 at 0.16); on Kuzbass the guide made it worse (−36 313 → −35 415: its LP
+is 14 % from the plans, no guide), so a guided plan is one more start, kept only when it is
+better (`models.solve`)."""
 
 
 class _Construct(_Greedy):

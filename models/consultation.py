@@ -618,9 +618,10 @@ class ConsultationModel:
             self.gap_slack = self._support_gaps(g)
             out["gap_months"] = (sum(self.gap_slack.values()), w.gap_month)
             self.peak = self.model.new_int_var(0, 100_000, "month_peak")
-            for vars_ in self.thematic_counts_by_month().values():
+            monthly = list(self.thematic_counts_by_month().values())
+            for vars_ in monthly:
                 self.model.add(self.peak >= sum(vars_))
-            self.derived[self.peak.index] = ("max", list(self.thematic_counts_by_month().values()))
+            self.derived[self.peak.index] = ("max", monthly)
             out["month_peak"] = (self.peak, w.month_peak)
             if rules.verification_months > 0:
                 out["late_verification"] = (self._late_verification(rules.verification_months), w.late_verification)

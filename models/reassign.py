@@ -9,8 +9,8 @@ them kept. What it gains is its own: relevant attendances, the early programme, 
 support gaps. A session left empty is closed (the costliest consultant's first).
 
 Measured on 1 000 open schools (the guided depth-first construction, −448 647, the bound
-−459 899): one pass −452 719 (+4 072) in 20 s, a second pass +108 more. On Kuzbass one pass
-takes ~2 s.
+−459 899): one pass −452 557 (+3 910) in 6–8 s, a second pass ~+100 more. On Kuzbass one
+pass takes ~0.6 s.
 
 Only for a plain solve: a replan's frozen history and fixed attendances are not modelled
 here (`reassign_schools` declines them).
@@ -25,7 +25,7 @@ from collections import Counter, defaultdict
 
 from ortools.sat.python import cp_model
 
-from models.calendar_days import Month, month_first_day
+from models.calendar_days import Month
 from models.consultation import ConsultationModel
 from models.domain import Stage
 
@@ -69,6 +69,7 @@ class _Schools:
             if values.get(var.index, 0):
                 self.visit[s] = (t, m)
         self.covered = {key for key, var in cm.covered.items() if values.get(var.index, 0)}
+        self.windows = self._support_windows()
 
     def _add(self, s: str, t: str, m: Month) -> None:
         self.mine[s].add((t, m))
@@ -103,24 +104,18 @@ class _Schools:
         return all(visit is not None and visit[0] == req and visit[1] < m
                    for req in topic.requires if inst.topics[req].stage == Stage.VERIFICATION)
 
-    def _windows(self, s: str) -> list[list[Month]]:
-        """The school's support windows (`ConsultationModel._support_gaps`) with no visit in
-        them: g+1 open months in a row after its verification."""
+    def _support_windows(self) -> dict[str, list[list[Month]]]:
+        """Each school's support windows (`ConsultationModel._support_gaps`: g+1 open months in
+        a row from a month it is verified before) that its visit, held here, does not fill."""
         if self.g <= 0:
-            return []
-        sch, months = self.inst.schools[s], self.ix.months
-        visit = self.visit.get(s)
-        if sch.verified_on is not None:
-            first = next((i for i, m in enumerate(months) if month_first_day(m) > sch.verified_on), len(months))
-        elif visit is not None:
-            first = self.ix.month_pos[visit[1]] + 1
-        else:
-            return []
-        out = []
-        for i in range(first, len(months) - self.g):
-            window = months[i:i + self.g + 1]
-            if visit is None or visit[1] not in window:
-                out.append(window)
+            return {}
+        months, out = self.ix.months, {}
+        for s, before in self.cm.verified_before().items():
+            visit = self.visit.get(s)
+            out[s] = [months[i:i + self.g + 1] for i in range(len(months) - self.g)
+                      if (visit is not None and self.ix.month_pos[visit[1]] < i
+                          or isinstance(before[i][1], int) and before[i][1])
+                      and (visit is None or visit[1] not in months[i:i + self.g + 1])]
         return out
 
     def reopt(self, s: str) -> int:
@@ -152,7 +147,7 @@ class _Schools:
             if self.topic_total[t] == 1:  # its only attendee: the topic stays held
                 model.add(sum(var for _m2, var in by_topic[t]) >= 1)
         gaps = []
-        for window in self._windows(s):
+        for window in self.windows.get(s, ()):
             gap = model.new_bool_var("gap")
             model.add(sum(var for (_t, m), var in x.items() if m in window) + gap >= 1)
             gaps.append(gap)
@@ -181,7 +176,7 @@ class _Schools:
 
     def _year_value(self, s: str, year: set[tuple[str, Month]]) -> int:
         months = {m for _t, m in year}
-        gaps = sum(1 for window in self._windows(s) if not months & set(window))
+        gaps = sum(1 for window in self.windows.get(s, ()) if not months & set(window))
         return sum(self.value(s, t, m) for t, m in year) - self.w.gap_month * gaps
 
 

@@ -164,11 +164,9 @@ def test_early_visits_go_to_the_schools_with_most_to_fit_after_them(tmp_path):
                                                           "S2": ("TV", "C1", "2022-03")}
 
 
-def test_the_last_month_takes_a_second_session(tmp_path):
-    # A verified school with three relevant online topics and one month (June): two
-    # sessions that month, its monthly limit. Keeping a topic for a later month (the pacing
-    # rule) must not stop the second, since no month is left.
-    toml = PROGRAMME.replace("start = 2022-03-01", "start = 2022-06-01")
+def june_three_topics(tmp_path, toml: str) -> ConsultationModel:
+    """Three verified schools, three online topics on their risks, one consultant; `toml`
+    opens June only, two sessions a school."""
     folder = write_instance(
         tmp_path / "inst", toml=toml, municipalities=MUNICIPALITIES,
         topics=[topic("TV", stage="verification", fmt="onsite", capacity=1, risks=""),
@@ -176,7 +174,14 @@ def test_the_last_month_takes_a_second_session(tmp_path):
         consultants=[consultant("C1", topics="TV;T1;T2;T3")],
         schools=[school(f"S{i}") for i in (1, 2, 3)])
     inst, _ = load_instance(folder)
-    cm = ConsultationModel(inst)
+    return ConsultationModel(inst)
+
+
+def test_the_last_month_takes_a_second_session(tmp_path):
+    # A verified school with three relevant online topics and one month (June): two
+    # sessions that month, its monthly limit. Keeping a topic for a later month (the pacing
+    # rule) must not stop the second, since no month is left.
+    cm = june_three_topics(tmp_path, PROGRAMME.replace("start = 2022-03-01", "start = 2022-06-01"))
     construct = _Construct(cm)
     construct.run()
     assert all(construct.school_month[s, "2022-06"] == 2 for s in ("S1", "S2", "S3"))

@@ -21,6 +21,7 @@ from models.reassign import reassign_schools
 from models.solve import SolveOptions, _complete, solve_consultations
 from planner.inputs.validation import load_instance
 from test_programme import MUNICIPALITIES, settings
+from test_programme_bound import june_three_topics
 from test_solver_rules import consultant, school, topic
 
 ONE_A_MONTH = settings(hold="true", gap=1, relevant=50, extra_rules="verification_months = 1",
@@ -140,15 +141,7 @@ def test_a_school_keeps_its_risks_covered(tmp_path):
 def _three_topics(tmp_path):
     """June only, two sessions a school: three schools, three topics on their risks, so each
     school takes two of the three."""
-    toml = settings(hold="false", gap=0, relevant=50, start="2022-06-01")
-    folder = write_instance(
-        tmp_path / "inst", toml=toml, municipalities=MUNICIPALITIES,
-        topics=[topic("TV", stage="verification", fmt="onsite", capacity=1, risks=""),
-                topic("T1"), topic("T2"), topic("T3")],
-        consultants=[consultant("C1", topics="TV;T1;T2;T3")],
-        schools=[school(f"S{i}") for i in (1, 2, 3)])
-    inst, _ = load_instance(folder)
-    return ConsultationModel(inst)
+    return june_three_topics(tmp_path, settings(hold="false", gap=0, relevant=50, start="2022-06-01"))
 
 
 def test_the_guide_breaks_ties_towards_the_lp_choice(tmp_path):
